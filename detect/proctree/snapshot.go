@@ -1,0 +1,57 @@
+// Package proctree keeps a bounded per-host index of processes built from process
+// start and end events, and hands out value snapshots of the tree around a process.
+package proctree
+
+import "time"
+
+// Config bounds the tree.
+type Config struct {
+	MaxPerHost int           // nodes kept per host; the oldest exited, then oldest, are evicted
+	ExitedTTL  time.Duration // exited processes are aged out after this long (event time)
+}
+
+// Key names a node: the host and a tree-internal id, stable while the node lives.
+type Key struct {
+	Host string
+	ID   uint64
+}
+
+// Role is a node's relation to the snapshot's focus.
+type Role uint8
+
+const (
+	RoleAncestor Role = iota
+	RoleFocus
+	RoleDescendant
+	RoleSibling
+)
+
+// Node is one process in a snapshot.
+type Node struct {
+	Key         Key
+	Depth       int
+	Role        Role
+	PID         uint32
+	GUID        string
+	Image       string
+	CommandLine string
+	User        string
+	Start, Exit time.Time
+	Exited      bool
+	// Synthesized marks an ancestor that started before the feed: known only from a
+	// child's Parent* fields.
+	Synthesized bool
+}
+
+// Snapshot is the tree around one process, in preorder, ready to draw: ancestors from
+// the root down, then the focus, its descendants, and its siblings under the same parent.
+type Snapshot struct {
+	Host  string
+	Nodes []Node
+	Focus int // index of the focus node in Nodes
+}
+
+// Stats counts the tree's size and evictions.
+type Stats struct {
+	Hosts, Nodes, Evicted uint64
+}

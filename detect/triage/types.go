@@ -1,0 +1,89 @@
+// Package triage holds the analyst's decisions: alert statuses with their audit trail,
+// the allowlist, and the SQLite store that keeps them (and the feeds' checkpoints).
+package triage
+
+import "time"
+
+// Status is an alert's triage state.
+type Status string
+
+const (
+	StatusOpen         Status = "open"
+	StatusAcknowledged Status = "acknowledged"
+	StatusClosed       Status = "closed"
+)
+
+// Reason says why an alert was closed (Elastic's vocabulary).
+type Reason string
+
+const (
+	ReasonNone           Reason = ""
+	ReasonTruePositive   Reason = "true_positive"
+	ReasonFalsePositive  Reason = "false_positive"
+	ReasonBenignPositive Reason = "benign_positive"
+	ReasonDuplicate      Reason = "duplicate"
+	ReasonOther          Reason = "other"
+)
+
+// AlertRecord is an alert as the store keeps it.
+type AlertRecord struct {
+	ID, RuleID, RuleName, Level    string
+	Host, User, Image, ParentImage string
+	CommandLine, ParentCommandLine string
+	PID, ParentPID, EventID        uint32
+	Origin                         string
+	FirstSeen, LastSeen            time.Time
+	Count                          int
+	Status                         Status
+	Reason                         Reason
+	Suppressed                     bool
+	AllowlistID                    string
+	ParentFromTree                 bool
+	Raw                            []byte // the triggering record's original bytes
+}
+
+// AlertFilter selects alerts to list; zero values mean any.
+type AlertFilter struct {
+	Status     Status
+	Suppressed *bool
+	Limit      int
+}
+
+// Audit is one recorded change of an alert's status.
+type Audit struct {
+	AlertID   string
+	At        time.Time
+	Who, Host string // OS user and machine that made the change
+	From, To  Status
+	Reason    Reason
+	Note      string
+}
+
+// PatternKind says how a Pattern compares.
+type PatternKind uint8
+
+const (
+	PatternExact PatternKind = iota
+	PatternGlob              // '*' and '?' wildcards
+	PatternRegex             // "re:" prefix, RE2
+)
+
+// Pattern is one allowlist condition on a field.
+type Pattern struct {
+	Kind          PatternKind
+	Text          string
+	CaseSensitive bool
+}
+
+// AllowEntry is one allowlist entry. Nil patterns match anything.
+type AllowEntry struct {
+	ID                                          string
+	RuleID                                      string // "" matches every rule
+	Image, ParentImage, CommandLine, User, Host *Pattern
+	Expires                                     time.Time // zero: never
+	Reason                                      string
+	Author                                      string
+	Created                                     time.Time
+	Hits                                        int
+	LastHit                                     time.Time
+}
