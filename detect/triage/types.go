@@ -2,7 +2,10 @@
 // the allowlist, and the SQLite store that keeps them (and the feeds' checkpoints).
 package triage
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // Status is an alert's triage state.
 type Status string
@@ -68,11 +71,15 @@ const (
 	PatternRegex             // "re:" prefix, RE2
 )
 
-// Pattern is one allowlist condition on a field.
+// Pattern is one allowlist condition on a field. Build it with ParsePattern so the regex
+// is compiled once; a Pattern written as a literal still matches, but compiles its regex
+// on every call.
 type Pattern struct {
 	Kind          PatternKind
 	Text          string
 	CaseSensitive bool
+
+	re *regexp.Regexp // compiled PatternRegex, set by ParsePattern
 }
 
 // AllowEntry is one allowlist entry. Nil patterns match anything.
