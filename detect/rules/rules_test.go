@@ -63,7 +63,7 @@ func TestBuiltinRuleStandardFields(t *testing.T) {
 		t.Errorf("author = %q; must keep the upstream author", r.Author)
 	}
 	var doc struct {
-		Related []struct{ ID, Type string } `yaml:"related"`
+		Related   []struct{ ID, Type string } `yaml:"related"`
 		Logsource struct {
 			Category, Product string
 		} `yaml:"logsource"`
