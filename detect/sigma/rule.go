@@ -12,7 +12,9 @@ type Logsource struct {
 type Rule struct {
 	ID, Title, Status, Level, Description, Author, Date, Modified string
 	Tags, References, FalsePositives                              []string
-	Logsource                                                     Logsource
+	// Related holds the ids listed under related (any relation type).
+	Related   []string
+	Logsource Logsource
 	// Extra holds every top-level key that Sigma does not define (vigil's rule metadata),
 	// decoded from YAML into plain Go values (map[string]any, []any, string, ...).
 	Extra map[string]any
@@ -23,6 +25,10 @@ type Rule struct {
 	IsFilter bool
 	// FilterRules are the rule ids or titles a filter applies to.
 	FilterRules []string
+
+	// compiled state, set by ParseRules; nil for a Rule built by hand.
+	det   *detection
+	route route
 }
 
 // Refused is a rule that could not be loaded, and why.
@@ -45,12 +51,20 @@ func itoa(n int) string {
 	if n == 0 {
 		return "0"
 	}
-	var b [20]byte
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [21]byte
 	i := len(b)
 	for n > 0 {
 		i--
 		b[i] = byte('0' + n%10)
 		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
 	}
 	return string(b[i:])
 }

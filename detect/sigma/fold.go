@@ -1,0 +1,158 @@
+package sigma
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Case-insensitive comparison without allocating: an ASCII table for the common case
+// and simple Unicode case folding (the same relation strings.EqualFold uses) once a
+// non-ASCII byte is met. Both sides are folded, so needles need no pre-lowering for
+// correctness; compile lower-cases them anyway so the first-byte scan is cheap.
+
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		t[i] = c
+	}
+	return t
+}()
+
+// equalFoldRune reports whether a and b are equal under simple Unicode case folding.
+func equalFoldRune(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	if a < utf8.RuneSelf && b < utf8.RuneSelf {
+		return lowerASCII[a] == lowerASCII[b]
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixLenFold reports whether s starts with p under case folding, and how many bytes
+// of s the match used (folded runes may differ in byte length).
+func prefixLenFold(s, p string) (int, bool) {
+	i, j := 0, 0
+	for j < len(p) {
+		if i >= len(s) {
+			return 0, false
+		}
+		a, b := s[i], p[j]
+		if a < utf8.RuneSelf && b < utf8.RuneSelf {
+			if lowerASCII[a] != lowerASCII[b] {
+				return 0, false
+			}
+			i++
+			j++
+			continue
+		}
+		ra, wa := utf8.DecodeRuneInString(s[i:])
+		rb, wb := utf8.DecodeRuneInString(p[j:])
+		if !equalFoldRune(ra, rb) {
+			return 0, false
+		}
+		i += wa
+		j += wb
+	}
+	return i, true
+}
+
+func hasPrefixFold(s, p string) bool {
+	_, ok := prefixLenFold(s, p)
+	return ok
+}
+
+func hasSuffixFold(s, p string) bool {
+	i, j := len(s), len(p)
+	for j > 0 {
+		if i <= 0 {
+			return false
+		}
+		a, b := s[i-1], p[j-1]
+		if a < utf8.RuneSelf && b < utf8.RuneSelf {
+			if lowerASCII[a] != lowerASCII[b] {
+				return false
+			}
+			i--
+			j--
+			continue
+		}
+		ra, wa := utf8.DecodeLastRuneInString(s[:i])
+		rb, wb := utf8.DecodeLastRuneInString(p[:j])
+		if !equalFoldRune(ra, rb) {
+			return false
+		}
+		i -= wa
+		j -= wb
+	}
+	return true
+}
+
+func equalFold(s, p string) bool {
+	n, ok := prefixLenFold(s, p)
+	return ok && n == len(s)
+}
+
+// containsFold reports whether p occurs in s under case folding.
+func containsFold(s, p string) bool {
+	if p == "" {
+		return true
+	}
+	c0 := p[0]
+	if c0 < utf8.RuneSelf {
+		l0 := lowerASCII[c0]
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			// A non-ASCII byte may start a rune that folds to ASCII (Kelvin sign, long s).
+			if c < utf8.RuneSelf && lowerASCII[c] != l0 {
+				continue
+			}
+			if c >= utf8.RuneSelf && !utf8.RuneStart(c) {
+				continue
+			}
+			if hasPrefixFold(s[i:], p) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if utf8.RuneStart(s[i]) && hasPrefixFold(s[i:], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldHash hashes the ASCII-lower-cased bytes of s (FNV-1a). ok is false when s holds
+// a non-ASCII byte, whose folding the hash cannot represent.
+func foldHash(s string) (h uint64, ok bool) {
+	h = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return 0, false
+		}
+		h ^= uint64(lowerASCII[c])
+		h *= 1099511628211
+	}
+	return h, true
+}
+
+// baseName returns what follows the last backslash of s (all of s when it has none).
+func baseName(s string) string {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\\' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
