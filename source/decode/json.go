@@ -1,0 +1,694 @@
+package decode
+
+import (
+	"unicode/utf8"
+
+	"github.com/vigil-soc/vigil/source"
+)
+
+// Top-level key classes, used to tell the JSON formats apart.
+const (
+	keyEvent = 1 << iota
+	keyWin
+	keyECS     // winlog, event_data, @metadata, ecs, agent, log_name
+	keyProcess // process, event (ECS only together)
+	keyWMI     // InsertionStrings, EventCode, Logfile
+	keyNXLog   // SourceModuleType, EventReceivedTime, EventTime
+	keyFlat    // EventID, Image, NewProcessName, SourceName, Channel, Hostname
+	keyPayload // "payload" (QRadar CEE)
+)
+
+// scanJSON classifies a JSON object by its top-level keys, then walks it.
+func (d *decoder) scanJSON() bool {
+	p := d.rec
+	i := skipSpace(p, 0)
+	if i+3 <= len(p) && p[i] == 0xEF && p[i+1] == 0xBB && p[i+2] == 0xBF {
+		i = skipSpace(p, i+3)
+	}
+	d.format = source.FormatFlatJSON
+	keys, ok := d.topKeys(i)
+	if !ok {
+		d.format = guessFormat(keys)
+		return false
+	}
+	d.format = guessFormat(keys)
+	if d.format == source.FormatUnknown {
+		return d.fail("JSON object has no Windows event keys (EventID, Event, winlog, win, ...)")
+	}
+	end, ok := d.walkValue(i, 0)
+	if !ok {
+		return false
+	}
+	if j := skipSpace(p, end); j < len(p) {
+		return d.fail("unexpected %q after the JSON object at byte %d", clip(p[j:], 16), d.base+j)
+	}
+	return true
+}
+
+func guessFormat(keys int) source.Format {
+	switch {
+	case keys&keyEvent != 0:
+		return source.FormatEVTXJSON // XML-to-JSON is told apart during the walk
+	case keys&keyWin != 0:
+		return source.FormatWazuh
+	case keys&keyECS != 0, keys&keyProcess == keyProcess:
+		return source.FormatECS
+	case keys&keyWMI != 0:
+		return source.FormatWMI
+	case keys&keyNXLog != 0:
+		return source.FormatNXLog
+	case keys&keyFlat != 0:
+		return source.FormatFlatJSON
+	}
+	return source.FormatUnknown
+}
+
+// topKeys scans the top-level object at i, classifying its keys and validating syntax
+// cheaply (the walk validates again while it emits).
+func (d *decoder) topKeys(i int) (int, bool) {
+	p := d.rec
+	if i >= len(p) || p[i] != '{' {
+		return 0, d.fail("expected '{' at byte %d", d.base+i)
+	}
+	keys := 0
+	i = skipSpace(p, i+1)
+	if i < len(p) && p[i] == '}' {
+		return 0, true
+	}
+	for {
+		if i >= len(p) || p[i] != '"' {
+			return keys, d.failAt("expected a key", i)
+		}
+		ks := i + 1
+		ke, ok := d.skipString(i)
+		if !ok {
+			return keys, false
+		}
+		switch string(p[ks : ke-1]) {
+		case "Event":
+			keys |= keyEvent
+		case "win":
+			keys |= keyWin
+		case "winlog", "event_data", "@metadata", "ecs", "agent", "log_name", "user_data":
+			keys |= keyECS
+		case "process":
+			keys |= 1 << 20
+		case "event":
+			keys |= 1 << 21
+		case "InsertionStrings", "EventCode", "Logfile":
+			keys |= keyWMI
+		case "SourceModuleType", "EventReceivedTime", "EventTime":
+			keys |= keyNXLog
+		case "EventID", "EventId", "Image", "NewProcessName", "SourceName", "Channel", "Hostname", "ProcessGuid":
+			keys |= keyFlat
+		case "payload":
+			keys |= keyPayload
+		}
+		if keys&(1<<20) != 0 && keys&(1<<21) != 0 {
+			keys |= keyProcess
+		}
+		i = skipSpace(p, ke)
+		if i >= len(p) || p[i] != ':' {
+			return keys, d.failAt("expected ':' after key", i)
+		}
+		i, ok = d.skipValue(skipSpace(p, i+1), 1)
+		if !ok {
+			return keys, false
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) {
+			return keys, d.failAt("unterminated object", i)
+		}
+		if p[i] == '}' {
+			return keys, true
+		}
+		if p[i] != ',' {
+			return keys, d.failAt("expected ',' or '}'", i)
+		}
+		i = skipSpace(p, i+1)
+	}
+}
+
+func (d *decoder) failAt(what string, i int) bool {
+	if i >= len(d.rec) {
+		return d.fail("%s at byte %d (end of record)", what, d.base+i)
+	}
+	return d.fail("%s at byte %d, found %q", what, d.base+i, clip(d.rec[i:], 8))
+}
+
+// skipString returns the index just past the closing quote of the string at i.
+func (d *decoder) skipString(i int) (int, bool) {
+	p := d.rec
+	start := i
+	i++
+	for i < len(p) {
+		c := p[i]
+		switch {
+		case c == '"':
+			if i-start > MaxStringLen {
+				return i, d.fail("string at byte %d longer than %d bytes", d.base+start, MaxStringLen)
+			}
+			return i + 1, true
+		case c == '\\':
+			i += 2
+			continue
+		case c < 0x20:
+			return i, d.fail("control character 0x%02x in string at byte %d", c, d.base+i)
+		}
+		i++
+	}
+	return i, d.fail("unterminated string at byte %d", d.base+start)
+}
+
+// skipValue skips one JSON value at i, bounded by MaxDepth.
+func (d *decoder) skipValue(i, depth int) (int, bool) {
+	p := d.rec
+	if depth > MaxDepth {
+		return i, d.fail("nesting deeper than %d at byte %d", MaxDepth, d.base+i)
+	}
+	if i >= len(p) {
+		return i, d.failAt("expected a value", i)
+	}
+	switch c := p[i]; c {
+	case '"':
+		return d.skipString(i)
+	case '{', '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipSpace(p, i+1)
+		if i < len(p) && p[i] == closer {
+			return i + 1, true
+		}
+		for {
+			if c == '{' {
+				if i >= len(p) || p[i] != '"' {
+					return i, d.failAt("expected a key", i)
+				}
+				var ok bool
+				if i, ok = d.skipString(i); !ok {
+					return i, false
+				}
+				i = skipSpace(p, i)
+				if i >= len(p) || p[i] != ':' {
+					return i, d.failAt("expected ':' after key", i)
+				}
+				i = skipSpace(p, i+1)
+			}
+			var ok bool
+			if i, ok = d.skipValue(i, depth+1); !ok {
+				return i, false
+			}
+			i = skipSpace(p, i)
+			if i >= len(p) {
+				return i, d.failAt("unterminated "+map[bool]string{true: "object", false: "array"}[c == '{'], i)
+			}
+			if p[i] == closer {
+				return i + 1, true
+			}
+			if p[i] != ',' {
+				return i, d.failAt("expected ',' or '"+string(closer)+"'", i)
+			}
+			i = skipSpace(p, i+1)
+		}
+	default:
+		return d.scanLiteral(i)
+	}
+}
+
+// scanLiteral scans a number, true, false or null.
+func (d *decoder) scanLiteral(i int) (int, bool) {
+	p := d.rec
+	switch {
+	case hasPrefix(p[i:], "true"):
+		return i + 4, true
+	case hasPrefix(p[i:], "false"):
+		return i + 5, true
+	case hasPrefix(p[i:], "null"):
+		return i + 4, true
+	}
+	j := i
+	if j < len(p) && p[j] == '-' {
+		j++
+	}
+	digits := 0
+	for j < len(p) {
+		c := p[j]
+		if c >= '0' && c <= '9' {
+			digits++
+		} else if c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
+			break
+		}
+		j++
+	}
+	if digits == 0 {
+		return i, d.failAt("invalid value", i)
+	}
+	if j-i > 64 {
+		return i, d.fail("number longer than 64 bytes at byte %d", d.base+i)
+	}
+	return j, true
+}
+
+// readString parses the string at i and returns its content as an absolute span of buf,
+// unescaping into buf only when the string has escapes.
+func (d *decoder) readString(i int) (next, vOff, vEnd int, ok bool) {
+	p := d.rec
+	start := i + 1
+	j := start
+	for j < len(p) {
+		c := p[j]
+		if c == '"' {
+			if j-start > MaxStringLen {
+				return j, 0, 0, d.fail("string at byte %d longer than %d bytes", d.base+i, MaxStringLen)
+			}
+			return j + 1, d.base + start, d.base + j, true
+		}
+		if c == '\\' {
+			return d.unescape(i, j)
+		}
+		if c < 0x20 {
+			return j, 0, 0, d.fail("control character 0x%02x in string at byte %d", c, d.base+j)
+		}
+		j++
+	}
+	return j, 0, 0, d.fail("unterminated string at byte %d", d.base+i)
+}
+
+// unescape copies the string starting at quote q (first escape at j) into buf, unescaped.
+func (d *decoder) unescape(q, j int) (next, vOff, vEnd int, ok bool) {
+	p := d.rec
+	off := len(d.buf)
+	d.buf = append(d.buf, p[q+1:j]...)
+	for j < len(p) {
+		c := p[j]
+		switch {
+		case c == '"':
+			if len(d.buf)-off > MaxStringLen {
+				return j, 0, 0, d.fail("string at byte %d longer than %d bytes", d.base+q, MaxStringLen)
+			}
+			return j + 1, off, len(d.buf), true
+		case c < 0x20:
+			return j, 0, 0, d.fail("control character 0x%02x in string at byte %d", c, d.base+j)
+		case c != '\\':
+			k := j + 1
+			for k < len(p) && p[k] != '"' && p[k] != '\\' && p[k] >= 0x20 {
+				k++
+			}
+			d.buf = append(d.buf, p[j:k]...)
+			j = k
+			continue
+		}
+		if j+1 >= len(p) {
+			break
+		}
+		switch e := p[j+1]; e {
+		case '"', '\\', '/':
+			d.buf = append(d.buf, e)
+		case 'b':
+			d.buf = append(d.buf, '\b')
+		case 'f':
+			d.buf = append(d.buf, '\f')
+		case 'n':
+			d.buf = append(d.buf, '\n')
+		case 'r':
+			d.buf = append(d.buf, '\r')
+		case 't':
+			d.buf = append(d.buf, '\t')
+		case 'u':
+			r, n := hex4(p[j+2:])
+			if n < 0 {
+				return j, 0, 0, d.fail("bad \\u escape at byte %d", d.base+j)
+			}
+			j += 6
+			if r >= 0xD800 && r < 0xDC00 {
+				if j+1 < len(p) && p[j] == '\\' && p[j+1] == 'u' {
+					if r2, n2 := hex4(p[j+2:]); n2 >= 0 && r2 >= 0xDC00 && r2 < 0xE000 {
+						r = (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
+						j += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			d.buf = utf8.AppendRune(d.buf, r)
+			continue
+		default:
+			return j, 0, 0, d.fail("bad escape \\%c at byte %d", e, d.base+j)
+		}
+		j += 2
+	}
+	return j, 0, 0, d.fail("unterminated string at byte %d", d.base+q)
+}
+
+func hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, -1
+		}
+	}
+	return r, 4
+}
+
+// walkValue walks the value at i with d.path naming it, emitting leaves as fields.
+func (d *decoder) walkValue(i, depth int) (int, bool) {
+	p := d.rec
+	if depth > MaxDepth {
+		return i, d.fail("nesting deeper than %d at byte %d", MaxDepth, d.base+i)
+	}
+	if i >= len(p) {
+		return i, d.failAt("expected a value", i)
+	}
+	switch p[i] {
+	case '"':
+		next, vo, ve, ok := d.readString(i)
+		if !ok {
+			return next, false
+		}
+		return next, d.leaf(vo, ve, true)
+	case '{':
+		return d.walkObject(i, depth)
+	case '[':
+		return d.walkArray(i, depth)
+	case 'n':
+		if hasPrefix(p[i:], "null") {
+			return i + 4, d.leaf(0, 0, false)
+		}
+	}
+	j, ok := d.scanLiteral(i)
+	if !ok {
+		return j, false
+	}
+	return j, d.leaf(d.base+i, d.base+j, false)
+}
+
+func (d *decoder) walkObject(i, depth int) (int, bool) {
+	p := d.rec
+	i = skipSpace(p, i+1)
+	if i < len(p) && p[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(p) || p[i] != '"' {
+			return i, d.failAt("expected a key", i)
+		}
+		next, ko, ke, ok := d.readString(i)
+		if !ok {
+			return next, false
+		}
+		i = skipSpace(p, next)
+		if i >= len(p) || p[i] != ':' {
+			return i, d.failAt("expected ':' after key", i)
+		}
+		i = skipSpace(p, i+1)
+		d.path = append(d.path, d.buf[ko:ke])
+		if d.special(i) {
+			i, ok = d.walkSpecial(i, depth+1)
+		} else {
+			i, ok = d.walkValue(i, depth+1)
+		}
+		d.path = d.path[:len(d.path)-1]
+		if !ok {
+			return i, false
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) {
+			return i, d.failAt("unterminated object", i)
+		}
+		if p[i] == '}' {
+			return i + 1, true
+		}
+		if p[i] != ',' {
+			return i, d.failAt("expected ',' or '}'", i)
+		}
+		i = skipSpace(p, i+1)
+	}
+}
+
+// walkArray emits every element under the array's own name (a list field becomes
+// repeated fields of one name, in order).
+func (d *decoder) walkArray(i, depth int) (int, bool) {
+	p := d.rec
+	i = skipSpace(p, i+1)
+	if i < len(p) && p[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = d.walkValue(i, depth+1); !ok {
+			return i, false
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) {
+			return i, d.failAt("unterminated array", i)
+		}
+		if p[i] == ']' {
+			return i + 1, true
+		}
+		if p[i] != ',' {
+			return i, d.failAt("expected ',' or ']'", i)
+		}
+		i = skipSpace(p, i+1)
+	}
+}
+
+// special reports whether the value at i under the current path needs format-specific
+// handling: XML-to-JSON's EventData.Data: [{Name, text}] list.
+func (d *decoder) special(i int) bool {
+	if d.format != source.FormatEVTXJSON && d.format != source.FormatXMLJSON {
+		return false
+	}
+	return len(d.path) == 3 && string(d.path[1]) == "EventData" && string(d.path[2]) == "Data" &&
+		i < len(d.rec) && d.rec[i] == '['
+}
+
+// walkSpecial decodes a [{"Name": n, "text": v}, ...] list into fields n=v. Elements that
+// are not such objects are emitted under "Data".
+func (d *decoder) walkSpecial(i, depth int) (int, bool) {
+	p := d.rec
+	d.format = source.FormatXMLJSON
+	i = skipSpace(p, i+1)
+	if i < len(p) && p[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i < len(p) && p[i] == '{' {
+			i, ok = d.walkNamedData(i, depth+1)
+		} else {
+			i, ok = d.walkValue(i, depth+1)
+		}
+		if !ok {
+			return i, false
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) {
+			return i, d.failAt("unterminated array", i)
+		}
+		if p[i] == ']' {
+			return i + 1, true
+		}
+		if p[i] != ',' {
+			return i, d.failAt("expected ',' or ']'", i)
+		}
+		i = skipSpace(p, i+1)
+	}
+}
+
+func (d *decoder) walkNamedData(i, depth int) (int, bool) {
+	p := d.rec
+	nameOff, nameEnd, valOff, valEnd := -1, -1, -1, -1
+	i = skipSpace(p, i+1)
+	if i < len(p) && p[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(p) || p[i] != '"' {
+			return i, d.failAt("expected a key", i)
+		}
+		next, ko, ke, ok := d.readString(i)
+		if !ok {
+			return next, false
+		}
+		i = skipSpace(p, next)
+		if i >= len(p) || p[i] != ':' {
+			return i, d.failAt("expected ':' after key", i)
+		}
+		i = skipSpace(p, i+1)
+		key := string(d.buf[ko:ke])
+		if (key == "Name" || key == "text" || key == "#text") && i < len(p) && p[i] == '"' {
+			n2, vo, ve, ok := d.readString(i)
+			if !ok {
+				return n2, false
+			}
+			if key == "Name" {
+				nameOff, nameEnd = vo, ve
+			} else {
+				valOff, valEnd = vo, ve
+			}
+			i = n2
+		} else {
+			d.path = append(d.path, d.buf[ko:ke])
+			i, ok = d.walkValue(i, depth+1)
+			d.path = d.path[:len(d.path)-1]
+			if !ok {
+				return i, false
+			}
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) {
+			return i, d.failAt("unterminated object", i)
+		}
+		if p[i] == '}' {
+			break
+		}
+		if p[i] != ',' {
+			return i, d.failAt("expected ',' or '}'", i)
+		}
+		i = skipSpace(p, i+1)
+	}
+	if valOff < 0 {
+		valOff, valEnd = 0, 0 // <Data Name="x"/> has no text: an empty value, kept
+	}
+	if nameOff < 0 {
+		return i + 1, d.addRef("Data", valOff, valEnd)
+	}
+	return i + 1, d.addRef(d.intern(d.buf[nameOff:nameEnd]), valOff, valEnd)
+}
+
+// leaf emits the value buf[vo:ve] under the name the current path gives it.
+func (d *decoder) leaf(vo, ve int, isString bool) bool {
+	name, skip := d.leafName()
+	if skip {
+		return true
+	}
+	if d.format == source.FormatWazuh && isString && len(d.path) >= 2 && string(d.path[1]) == "eventdata" {
+		ve = collapseBackslashes(d.buf, vo, ve)
+	}
+	return d.addRef(name, vo, ve)
+}
+
+// collapseBackslashes turns Wazuh's doubled backslashes back into single ones, in place.
+// Only unescaped copies (beyond the record) can hold backslashes, so rec is never changed.
+func collapseBackslashes(b []byte, vo, ve int) int {
+	w := vo
+	for r := vo; r < ve; r++ {
+		b[w] = b[r]
+		w++
+		if b[r] == '\\' && r+1 < ve && b[r+1] == '\\' {
+			r++
+		}
+	}
+	return w
+}
+
+// leafName names the current path per the format's conventions (docs/architecture.md).
+func (d *decoder) leafName() (string, bool) {
+	path := d.path
+	switch d.format {
+	case source.FormatEVTXJSON, source.FormatXMLJSON:
+		if len(path) >= 2 && string(path[0]) == "Event" {
+			switch string(path[1]) {
+			case "System":
+				return d.joinSkipping(path[2:], '_'), false
+			case "EventData", "UserData":
+				// Bare Windows names: the last path element that is not an evtx-rs marker.
+				for k := len(path) - 1; k >= 1; k-- {
+					if s := string(path[k]); s != "#text" && s != "#attributes" {
+						return d.intern(path[k]), false
+					}
+				}
+			case "RenderingInfo":
+				if string(path[len(path)-1]) == "Message" {
+					return "Message", false
+				}
+				return d.joinSkipping(path[1:], '_'), false
+			case "xmlns", "#attributes":
+				d.format = xmljsonIfPlain(d.format, path)
+				return "", true // the namespace is not event data
+			}
+		}
+		return d.joinSkipping(path, '.'), false
+	case source.FormatECS:
+		// Legacy and Winlogbeat event data keep their bare Windows names.
+		if len(path) >= 3 && string(path[0]) == "winlog" && (string(path[1]) == "event_data" || string(path[1]) == "user_data") {
+			return d.intern(path[len(path)-1]), false
+		}
+		if len(path) >= 2 && (string(path[0]) == "event_data" || string(path[0]) == "user_data") {
+			return d.intern(path[len(path)-1]), false
+		}
+	case source.FormatWazuh:
+		if len(path) == 3 && string(path[0]) == "win" && (string(path[1]) == "system" || string(path[1]) == "eventdata") {
+			return d.wazuhName(path[2]), false
+		}
+	}
+	return d.joinSkipping(path, '.'), false
+}
+
+func xmljsonIfPlain(f source.Format, path [][]byte) source.Format {
+	if len(path) == 2 && string(path[1]) == "xmlns" {
+		return source.FormatXMLJSON // PT's converter puts xmlns straight into Event
+	}
+	return f
+}
+
+// joinSkipping joins path elements with sep, leaving out evtx-rs "#attributes"/"#text".
+func (d *decoder) joinSkipping(path [][]byte, sep byte) string {
+	if len(path) == 1 {
+		return d.intern(path[0])
+	}
+	var tmp [128]byte
+	b := tmp[:0]
+	for _, e := range path {
+		if string(e) == "#attributes" || string(e) == "#text" {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, sep)
+		}
+		b = append(b, e...)
+	}
+	return d.intern(b)
+}
+
+// wazuhName restores the Windows name of a Wazuh lower-camel key: parentImage ->
+// ParentImage, eventID -> EventID, providerName -> Provider_Name.
+func (d *decoder) wazuhName(k []byte) string {
+	switch string(k) {
+	case "providerName":
+		return "Provider_Name"
+	case "providerGuid":
+		return "Provider_Guid"
+	case "systemTime":
+		return "TimeCreated_SystemTime"
+	case "processID":
+		return "Execution_ProcessID"
+	case "threadID":
+		return "Execution_ThreadID"
+	case "message":
+		return "Message"
+	}
+	if len(k) == 0 || k[0] < 'a' || k[0] > 'z' {
+		return d.intern(k)
+	}
+	var tmp [128]byte
+	b := append(tmp[:0], k...)
+	b[0] -= 'a' - 'A'
+	return d.intern(b)
+}
