@@ -1,0 +1,389 @@
+package ui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigil-soc/vigil/detect"
+	"github.com/vigil-soc/vigil/detect/triage"
+	"github.com/vigil-soc/vigil/theme"
+)
+
+// sortKey orders the alert list.
+type sortKey uint8
+
+const (
+	sortTime sortKey = iota
+	sortSeverity
+	sortHost
+	sortKeys
+)
+
+func (k sortKey) String() string {
+	return [...]string{"time", "severity", "host"}[k]
+}
+
+// row is one alert as the list keeps it, with what filtering and sorting need
+// precomputed once per change rather than per keystroke or frame.
+type row struct {
+	a      detect.Alert
+	rank   int    // severity rank, 0 = critical
+	search string // lower-cased host, images, command line, user, rule
+	saving string // non-empty while a change is in flight: what is being saved
+}
+
+// alertList is the left pane. rows is append-only storage; view holds the indexes of
+// the rows that pass the filter, in display order; the cursor is an index into view and
+// selected remembers the alert id so arriving alerts never move the selection.
+type alertList struct {
+	st     *theme.Styles
+	rows   []row
+	byID   map[string]int
+	view   []int
+	cursor int
+	offset int
+	height int // visible rows
+	width  int
+
+	selected       string
+	filter         string // lower-cased
+	showClosed     bool
+	showSuppressed bool
+	sort           sortKey
+}
+
+func newAlertList(st *theme.Styles) alertList {
+	return alertList{st: st, byID: make(map[string]int)}
+}
+
+func searchText(a *detect.Alert) string {
+	var b strings.Builder
+	for _, s := range []string{a.Host, a.Event.Process.Image, a.Event.Parent.Image, a.Event.Process.CommandLine, a.Event.Process.User} {
+		b.WriteString(strings.ToLower(s))
+		b.WriteByte(0)
+	}
+	if a.Rule != nil {
+		b.WriteString(strings.ToLower(a.Rule.Title))
+		b.WriteByte(0)
+		b.WriteString(strings.ToLower(a.Rule.ID))
+	}
+	return b.String()
+}
+
+func level(a *detect.Alert) string {
+	if a.Rule == nil {
+		return ""
+	}
+	return a.Rule.Level
+}
+
+// visible reports whether row i passes the toggles and the filter.
+func (l *alertList) visible(i int) bool {
+	r := &l.rows[i]
+	if r.a.Status == triage.StatusClosed && !l.showClosed && r.saving == "" {
+		return false
+	}
+	if r.a.Suppressed && !l.showSuppressed {
+		return false
+	}
+	return l.filter == "" || strings.Contains(r.search, l.filter)
+}
+
+// less orders rows i before j for the current sort; newest first within equal keys.
+func (l *alertList) less(i, j int) bool {
+	a, b := &l.rows[i], &l.rows[j]
+	switch l.sort {
+	case sortSeverity:
+		if a.rank != b.rank {
+			return a.rank < b.rank
+		}
+	case sortHost:
+		if a.a.Host != b.a.Host {
+			return a.a.Host < b.a.Host
+		}
+	}
+	if !a.a.LastSeen.Equal(b.a.LastSeen) {
+		return a.a.LastSeen.After(b.a.LastSeen)
+	}
+	return a.a.ID > b.a.ID
+}
+
+// rebuild recomputes the view from scratch: O(n log n), used when the filter, the
+// toggles or the sort change, or when a batch changes many rows.
+func (l *alertList) rebuild() {
+	l.view = l.view[:0]
+	for i := range l.rows {
+		if l.visible(i) {
+			l.view = append(l.view, i)
+		}
+	}
+	sort.Slice(l.view, func(x, y int) bool { return l.less(l.view[x], l.view[y]) })
+	l.restoreSelection()
+}
+
+// upsert adds or replaces alerts and keeps the view ordered. Few changes are spliced in
+// by binary search; many fall back to rebuild.
+func (l *alertList) upsert(as []detect.Alert) {
+	if len(as) == 0 {
+		return
+	}
+	changed := make(map[int]bool, len(as))
+	for i := range as {
+		a := as[i]
+		if j, ok := l.byID[a.ID]; ok {
+			saving := l.rows[j].saving
+			l.rows[j] = row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a), saving: saving}
+			changed[j] = true
+			continue
+		}
+		l.byID[a.ID] = len(l.rows)
+		changed[len(l.rows)] = true
+		l.rows = append(l.rows, row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a)})
+	}
+	if len(changed)*8 > len(l.view)+8 {
+		l.rebuild()
+		return
+	}
+	kept := l.view[:0]
+	for _, i := range l.view {
+		if !changed[i] {
+			kept = append(kept, i)
+		}
+	}
+	l.view = kept
+	for i := range changed {
+		l.insert(i)
+	}
+	l.restoreSelection()
+}
+
+// insert places row i into the ordered view if it is visible.
+func (l *alertList) insert(i int) {
+	if !l.visible(i) {
+		return
+	}
+	at := sort.Search(len(l.view), func(k int) bool { return l.less(i, l.view[k]) })
+	l.view = append(l.view, 0)
+	copy(l.view[at+1:], l.view[at:])
+	l.view[at] = i
+}
+
+// refresh re-places one row after a local change (saving mark, verdict).
+func (l *alertList) refresh(id string) {
+	i, ok := l.byID[id]
+	if !ok {
+		return
+	}
+	for k, v := range l.view {
+		if v == i {
+			l.view = append(l.view[:k], l.view[k+1:]...)
+			break
+		}
+	}
+	l.insert(i)
+	l.restoreSelection()
+}
+
+// restoreSelection moves the cursor to the selected alert's new place; if it left the
+// view, the cursor stays at the same position (clamped) and selects what is there.
+func (l *alertList) restoreSelection() {
+	if l.selected != "" {
+		if i, ok := l.byID[l.selected]; ok {
+			for k, v := range l.view {
+				if v == i {
+					l.cursor = k
+					l.clampOffset()
+					return
+				}
+			}
+		}
+	}
+	l.cursor = min(max(l.cursor, 0), max(len(l.view)-1, 0))
+	l.selected = ""
+	if len(l.view) > 0 {
+		l.selected = l.rows[l.view[l.cursor]].a.ID
+	}
+	l.clampOffset()
+}
+
+func (l *alertList) clampOffset() {
+	h := max(l.height, 1)
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+h {
+		l.offset = l.cursor - h + 1
+	}
+	l.offset = max(0, min(l.offset, len(l.view)-h))
+}
+
+// move shifts the cursor by d rows (clamped) and selects what it lands on.
+func (l *alertList) move(d int) {
+	if len(l.view) == 0 {
+		return
+	}
+	l.cursor = min(max(l.cursor+d, 0), len(l.view)-1)
+	l.selected = l.rows[l.view[l.cursor]].a.ID
+	l.clampOffset()
+}
+
+// scroll moves the window without moving the selection unless it would leave the window.
+func (l *alertList) scroll(d int) {
+	h := max(l.height, 1)
+	l.offset = max(0, min(l.offset+d, len(l.view)-h))
+	if l.cursor < l.offset {
+		l.move(l.offset - l.cursor)
+	} else if l.cursor >= l.offset+h {
+		l.move(l.offset + h - 1 - l.cursor)
+	}
+}
+
+// clickRow selects the y-th visible row.
+func (l *alertList) clickRow(y int) {
+	if y < 0 || y >= l.height {
+		return
+	}
+	if k := l.offset + y; k < len(l.view) {
+		l.move(k - l.cursor)
+	}
+}
+
+// current returns the selected row, or nil.
+func (l *alertList) current() *row {
+	if l.selected == "" {
+		return nil
+	}
+	i, ok := l.byID[l.selected]
+	if !ok {
+		return nil
+	}
+	return &l.rows[i]
+}
+
+func (l *alertList) setFilter(f string) {
+	l.filter = strings.ToLower(f)
+	l.rebuild()
+}
+
+// openCount counts alerts that are open or acknowledged and not suppressed.
+func (l *alertList) openCount() (open, suppressed int) {
+	for i := range l.rows {
+		a := &l.rows[i].a
+		switch {
+		case a.Suppressed:
+			suppressed++
+		case a.Status != triage.StatusClosed:
+			open++
+		}
+	}
+	return open, suppressed
+}
+
+// baseName is the last path element of a Windows or POSIX path.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// statusWord is the short status shown in the list.
+func statusWord(a *detect.Alert) string {
+	switch a.Status {
+	case triage.StatusClosed:
+		switch a.Reason {
+		case triage.ReasonFalsePositive:
+			return "closed:FP"
+		case triage.ReasonTruePositive:
+			return "closed:TP"
+		case triage.ReasonBenignPositive:
+			return "closed:BP"
+		case triage.ReasonDuplicate:
+			return "closed:dup"
+		}
+		return "closed"
+	case triage.StatusAcknowledged:
+		return "ack"
+	case "":
+		return "open"
+	}
+	return string(a.Status)
+}
+
+// renderRow draws one row in exactly width cells: time, severity word, host,
+// parent → child, count, status, SUPPRESSED. Event text is sanitized first, then
+// measured and cut, then styled.
+func (l *alertList) renderRow(r *row, width int, selected bool) string {
+	st := l.st
+	g := st.Glyphs
+	mark := " "
+	if selected {
+		mark = g.Selected
+	}
+	a := &r.a
+	status := statusWord(a)
+	if r.saving != "" {
+		status = r.saving
+	}
+	tail := " " + status
+	if a.Count > 1 {
+		tail = " x" + strconv.Itoa(a.Count) + tail
+	}
+	if a.Suppressed {
+		tail += " SUPPRESSED"
+	}
+	ts := a.LastSeen.Format("15:04:05")
+	host := ansi.Truncate(cell(a.Host), 10, g.Ellipsis)
+	proc := cell(baseName(a.Event.Parent.Image)) + g.Arrow + cell(baseName(a.Event.Process.Image))
+	fixed := 1 + len(ts) + 1 + 4 + 1 + ansi.StringWidth(host) + 1
+	room := width - fixed - ansi.StringWidth(tail)
+	if room < 4 {
+		// Too narrow for everything: keep the status, drop the process names.
+		room = 0
+	}
+	proc = ansi.Truncate(proc, room, g.Ellipsis)
+	pad := max(0, width-fixed-ansi.StringWidth(proc)-ansi.StringWidth(tail))
+	statusStyled := st.StatusOpen.Render(status)
+	switch {
+	case r.saving != "":
+		statusStyled = st.Saving.Render(status)
+	case a.Status == triage.StatusClosed:
+		statusStyled = st.StatusClosed.Render(status)
+	}
+	countS := ""
+	if a.Count > 1 {
+		countS = " x" + strconv.Itoa(a.Count)
+	}
+	supp := ""
+	if a.Suppressed {
+		supp = " " + st.Suppressed.Render("SUPPRESSED")
+	}
+	line := mark + ts + " " + st.Severity(level(a)) + " " + host + " " + proc + strings.Repeat(" ", pad) + countS + " " + statusStyled + supp
+	if ansi.StringWidth(line) > width {
+		line = ansi.Truncate(line, width, "")
+	}
+	if selected {
+		return st.Selected.Render(line)
+	}
+	return line
+}
+
+// View draws the visible rows only: O(height), never O(alerts).
+func (l *alertList) View() string {
+	if len(l.view) == 0 {
+		msg := "no alerts yet"
+		if len(l.rows) > 0 {
+			msg = "no alerts match (esc clears the filter; C shows closed, S suppressed)"
+		}
+		return l.st.Muted.Render(ansi.Truncate(msg, l.width, l.st.Glyphs.Ellipsis))
+	}
+	end := min(l.offset+l.height, len(l.view))
+	lines := make([]string, 0, end-l.offset)
+	for k := l.offset; k < end; k++ {
+		lines = append(lines, l.renderRow(&l.rows[l.view[k]], l.width, k == l.cursor))
+	}
+	return strings.Join(lines, "\n")
+}
