@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vigil-soc/vigil/source"
+	"github.com/vigil-soc/vigil/source/decode"
 )
 
 // Defaults for the zero values of ListenConfig and DialConfig.
@@ -43,9 +44,8 @@ const (
 // the signature of decode.Decode, the default.
 type DecodeFunc func(rec []byte, origin source.Origin, ev *source.Event) error
 
-// formatter is implemented by decode errors that know which format failed; a plain
-// error is counted under source.FormatUnknown.
-type formatter interface{ ErrFormat() source.Format }
+// defaultDecode is the decoder used when a config names none.
+var defaultDecode DecodeFunc = decode.Decode
 
 // pipe is what a stream reader needs from its feed: where to count, how to decode and
 // how long to wait for the queue.
@@ -68,12 +68,12 @@ func (p *pipe) record(ctx context.Context, data []byte, origin source.Origin, pc
 	pc.records.Add(1)
 	ev := source.Event{}
 	if err := p.decode(data, origin, &ev); err != nil {
-		f := source.FormatUnknown
-		var fe formatter
-		if errors.As(err, &fe) {
-			f = fe.ErrFormat()
+		f, msg := source.FormatUnknown, origin.Where+": "+err.Error()
+		var de *decode.Error
+		if errors.As(err, &de) {
+			f, msg = de.Format, err.Error() // already "where: decode format: reason"
 		}
-		p.c.DecodeError(f, origin.Where+": "+err.Error())
+		p.c.DecodeError(f, msg)
 		pc.decodeErrors.Add(1)
 		return
 	}
