@@ -1,0 +1,13 @@
+//go:build !unix && !windows
+
+package jsonfile
+
+import (
+	"errors"
+	"os"
+)
+
+// fileIDOf is unavailable here: checkpoints are not saved, positions are not resumed.
+func fileIDOf(*os.File) (fileID, error) {
+	return fileID{}, errors.New("file identity is not available on this system")
+}

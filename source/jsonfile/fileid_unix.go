@@ -1,0 +1,22 @@
+//go:build unix
+
+package jsonfile
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// fileIDOf returns the device and inode of an open file.
+func fileIDOf(f *os.File) (fileID, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileID{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, fmt.Errorf("%s: no device and inode", f.Name())
+	}
+	return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, nil //nolint:unconvert // Dev/Ino types vary per OS
+}

@@ -1,0 +1,581 @@
+package jsonfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/vigil-soc/vigil/source"
+	"github.com/vigil-soc/vigil/source/decode"
+)
+
+// errStopped says ctx ended while a send was pending; the record was not handed over.
+var errStopped = errors.New("stopped")
+
+// runner is Run's state; it lives on Run's goroutine only.
+type runner struct {
+	f       *Feed
+	out     chan<- source.Event
+	tails   map[string]*tailer // the file currently at each watched path
+	retired []*tailer          // rotated-away files still being drained
+	dirty   map[string]struct{}
+	buf     []byte
+}
+
+func newRunner(f *Feed, out chan<- source.Event) *runner {
+	return &runner{
+		f: f, out: out,
+		tails: map[string]*tailer{}, dirty: map[string]struct{}{},
+		buf: make([]byte, readChunk),
+	}
+}
+
+// stdinChunk is one read from stdin, passed from the reading goroutine.
+type stdinChunk struct {
+	data []byte
+	err  error // io.EOF at the end
+}
+
+func (r *runner) run(ctx context.Context) error {
+	f := r.f
+	var (
+		stdinC  <-chan stdinChunk
+		stdinFr *decode.Framer
+		stop    = make(chan struct{})
+	)
+	defer close(stop)
+	if f.stdin {
+		in := f.stdinReader
+		if in == nil {
+			in = os.Stdin
+		}
+		stdinC = readStdin(in, stop)
+		stdinFr = decode.NewFramer(f.cfg.MaxRecord)
+	}
+
+	var (
+		events <-chan fsnotify.Event
+		errs   <-chan error
+	)
+	if len(f.pats) > 0 {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("jsonfile: watch: %w", err)
+		}
+		defer w.Close()
+		seen := map[string]bool{}
+		for _, p := range f.pats {
+			if seen[p.dir] {
+				continue
+			}
+			seen[p.dir] = true
+			// Watch before listing, so a file created in between is not missed.
+			if err := w.Add(p.dir); err != nil {
+				return fmt.Errorf("jsonfile: watch directory %s (for %s): %w", p.dir, p.raw, err)
+			}
+		}
+		if !f.noWatch {
+			events, errs = w.Events, w.Errors
+		}
+		for _, path := range r.glob() {
+			r.openAtStart(ctx, path)
+		}
+	}
+	f.counters.SetState(source.StateTailing, "")
+	// What is due at start (FromStart, a checkpoint behind the end) is read in the loop's
+	// first round, as if a file-system event had named every file.
+	for p := range r.tails {
+		r.dirty[p] = struct{}{}
+	}
+	if err := r.flush(ctx); err != nil {
+		if errors.Is(err, errStopped) {
+			err = nil
+		}
+		return r.shutdown(ctx, err)
+	}
+
+	deb := time.NewTimer(time.Hour)
+	deb.Stop()
+	armed := false
+	poll := time.NewTicker(f.pollEvery())
+	defer poll.Stop()
+	save := time.NewTicker(f.saveEvery())
+	defer save.Stop()
+
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return r.shutdown(ctx, nil)
+		case c := <-stdinC:
+			err = r.stdinChunk(ctx, stdinFr, c)
+			if c.err != nil {
+				stdinC = nil
+				if err == nil && c.err != io.EOF {
+					err = fmt.Errorf("jsonfile: read stdin: %w", c.err)
+				}
+				if err == nil && len(f.pats) == 0 {
+					return nil
+				}
+			}
+		case ev, ok := <-events:
+			if !ok {
+				events = nil // the watcher died: the poll carries on alone
+				f.setProblem("file watcher closed; polling every " + f.pollEvery().String())
+				continue
+			}
+			if ev.Op == fsnotify.Chmod || !r.matches(ev.Name) {
+				continue
+			}
+			r.dirty[ev.Name] = struct{}{}
+			if !armed {
+				// Leading edge: handle the first event now, coalesce the rest of the burst.
+				err = r.flush(ctx)
+				armed = true
+				deb.Reset(f.cfg.Debounce)
+			}
+		case <-deb.C:
+			if len(r.dirty) == 0 {
+				armed = false
+				continue
+			}
+			err = r.flush(ctx)
+			deb.Reset(f.cfg.Debounce)
+		case werr, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			if errors.Is(werr, fsnotify.ErrEventOverflow) {
+				f.setProblem("file events overflowed; rescanned")
+			} else {
+				f.setProblem("file watcher: " + werr.Error())
+			}
+			err = r.rescan(ctx)
+		case <-poll.C:
+			if len(f.pats) > 0 {
+				err = r.rescan(ctx)
+			}
+		case <-save.C:
+			r.saveAll(ctx)
+		}
+		if errors.Is(err, errStopped) {
+			return r.shutdown(ctx, nil)
+		}
+		if err != nil {
+			return r.shutdown(ctx, err)
+		}
+	}
+}
+
+// readStdin reads in on its own goroutine, since a read cannot be interrupted. It never
+// touches the feed's output; it stops at the end of input or when stop closes.
+func readStdin(in io.Reader, stop <-chan struct{}) <-chan stdinChunk {
+	c := make(chan stdinChunk)
+	go func() {
+		for {
+			buf := make([]byte, readChunk)
+			n, err := in.Read(buf)
+			if n > 0 {
+				select {
+				case c <- stdinChunk{data: buf[:n]}:
+				case <-stop:
+					return
+				}
+			}
+			if err != nil {
+				select {
+				case c <- stdinChunk{err: err}:
+				case <-stop:
+				}
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func (r *runner) stdinChunk(ctx context.Context, fr *decode.Framer, c stdinChunk) error {
+	src := recordSource{feed: r.f.name, where: "stdin", lineKnown: true}
+	if len(c.data) > 0 {
+		r.f.counters.Bytes.Add(uint64(len(c.data)))
+		fr.Write(c.data)
+		for {
+			rec, ok := fr.Next()
+			if !ok {
+				break
+			}
+			if err := r.emit(ctx, src, rec); err != nil {
+				return err
+			}
+		}
+	}
+	if c.err != nil {
+		return r.close(ctx, src, fr)
+	}
+	return nil
+}
+
+// close hands over what a framer still holds at the end of its stream: a record without
+// its final newline, or an unterminated one (which then fails to decode and is counted).
+func (r *runner) close(ctx context.Context, src recordSource, fr *decode.Framer) error {
+	for {
+		rec, ok := fr.Close()
+		if !ok {
+			return nil
+		}
+		if err := r.emit(ctx, src, rec); err != nil {
+			return err
+		}
+	}
+}
+
+// recordSource says where a framer's records come from, for their Origin.
+type recordSource struct {
+	feed, where string
+	base        int64 // file offset of the framer's offset 0
+	baseLine    int64 // lines before base
+	lineKnown   bool
+}
+
+// emit decodes one record and hands the event over, counting what happened to it.
+func (r *runner) emit(ctx context.Context, src recordSource, rec decode.Record) error {
+	c := &r.f.counters
+	c.Records.Add(1)
+	origin := source.Origin{Feed: src.feed, Where: src.where, Offset: src.base + rec.Offset}
+	if src.lineKnown {
+		origin.Line = src.baseLine + rec.Line
+	}
+	if rec.Oversize {
+		c.Skipped.Add(1)
+		return nil
+	}
+	var ev source.Event // fresh for every record: it is handed over
+	if err := decode.Decode(rec.Data, origin, &ev); err != nil {
+		format := source.FormatUnknown
+		var de *decode.Error
+		if errors.As(err, &de) {
+			format = de.Format
+		}
+		c.DecodeError(format, errorText(origin, err))
+		return nil
+	}
+	select {
+	case r.out <- ev:
+		c.Event(ev.Time)
+		return nil
+	case <-ctx.Done():
+		return errStopped
+	}
+}
+
+// errorText is "file:line: reason"; decode.Error already says where.
+func errorText(o source.Origin, err error) string {
+	var de *decode.Error
+	if errors.As(err, &de) {
+		return err.Error()
+	}
+	return o.String() + ": " + err.Error()
+}
+
+// matches reports whether path is one the patterns select.
+func (r *runner) matches(path string) bool {
+	if _, ok := r.tails[path]; ok {
+		return true
+	}
+	dir, base := filepath.Split(path)
+	dir = filepath.Clean(dir)
+	for _, p := range r.f.pats {
+		if p.dir != dir {
+			continue
+		}
+		if ok, _ := filepath.Match(p.base, base); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// glob lists the regular files the patterns match now, sorted for a stable order.
+func (r *runner) glob() []string {
+	var paths []string
+	seen := map[string]bool{}
+	for _, p := range r.f.pats {
+		full := filepath.Join(p.dir, p.base)
+		var ms []string
+		if hasMeta(p.base) {
+			ms, _ = filepath.Glob(full) // the pattern was checked in New
+		} else {
+			ms = []string{full}
+		}
+		for _, m := range ms {
+			if seen[m] {
+				continue
+			}
+			if fi, err := os.Stat(m); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			seen[m] = true
+			paths = append(paths, m)
+		}
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+// flush handles the paths file-system events named.
+func (r *runner) flush(ctx context.Context) error {
+	// Rotated files first: what they hold was written before the current files' bytes.
+	if err := r.drainRetired(ctx); err != nil {
+		return err
+	}
+	for path := range r.dirty {
+		delete(r.dirty, path)
+		if err := r.check(ctx, path); err != nil {
+			return err
+		}
+	}
+	return r.drainRetired(ctx)
+}
+
+// rescan is the fallback: every matching path and every tailed path is checked.
+func (r *runner) rescan(ctx context.Context) error {
+	if err := r.drainRetired(ctx); err != nil {
+		return err
+	}
+	paths := r.glob()
+	for p := range r.tails {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if err := r.check(ctx, p); err != nil {
+			return err
+		}
+	}
+	if err := r.drainRetired(ctx); err != nil {
+		return err
+	}
+	r.closeIdle(ctx)
+	return nil
+}
+
+// check brings the tailer for path up to date: a vanished or replaced file is retired
+// (drained first), a new file is opened at 0, and new bytes are read.
+func (r *runner) check(ctx context.Context, path string) error {
+	t := r.tails[path]
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		if t != nil {
+			return r.retire(ctx, t)
+		}
+		return nil
+	}
+	if t != nil && !os.SameFile(t.fi, fi) {
+		if err := r.retire(ctx, t); err != nil {
+			return err
+		}
+		t = nil
+	}
+	if t == nil {
+		nt, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
+		if err != nil {
+			r.f.setProblem(err.Error())
+			return nil
+		}
+		r.addTail(nt)
+		t = nt
+	}
+	return r.drain(ctx, t)
+}
+
+func (r *runner) addTail(t *tailer) {
+	r.tails[t.path] = t
+	r.f.mu.Lock()
+	r.f.files = len(r.tails)
+	r.f.mu.Unlock()
+}
+
+// retire moves t off its path: it is drained now and on every later round until idle,
+// because a writer may still append to a renamed file until it reopens its log.
+func (r *runner) retire(ctx context.Context, t *tailer) error {
+	if r.tails[t.path] == t {
+		delete(r.tails, t.path)
+		r.f.mu.Lock()
+		r.f.files = len(r.tails)
+		r.f.mu.Unlock()
+	}
+	t.retiredAt = time.Now()
+	r.retired = append(r.retired, t)
+	return r.drain(ctx, t)
+}
+
+func (r *runner) drainRetired(ctx context.Context) error {
+	for _, t := range r.retired {
+		if err := r.drain(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) drainAll(ctx context.Context) error {
+	if err := r.drainRetired(ctx); err != nil {
+		return err
+	}
+	for _, t := range r.tails {
+		if err := r.drain(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeIdle closes rotated files nothing was appended to for a while; a trailing
+// unterminated record is handed over then (the writer has moved on).
+func (r *runner) closeIdle(ctx context.Context) {
+	keep := r.retired[:0]
+	idle := r.f.retireIdle()
+	for _, t := range r.retired {
+		if time.Since(t.lastData) < idle || time.Since(t.retiredAt) < idle {
+			keep = append(keep, t)
+			continue
+		}
+		if err := r.close(ctx, t.src(), t.fr); err != nil {
+			keep = append(keep, t) // stopped: keep it for shutdown to close
+			continue
+		}
+		t.file.Close()
+	}
+	clear(r.retired[len(keep):])
+	r.retired = keep
+}
+
+// drain reads everything t's file holds past its position and hands the records over.
+func (r *runner) drain(ctx context.Context, t *tailer) error {
+	if trunc, err := t.truncated(); err != nil {
+		return r.readFailed(t, err)
+	} else if trunc {
+		if err := r.truncation(ctx, t); err != nil {
+			return err
+		}
+	}
+	for {
+		n, rerr := t.file.ReadAt(r.buf, t.pos)
+		if n > 0 {
+			// Re-check after reading: if the file was truncated and rewritten meanwhile,
+			// these bytes may be new data at an old offset; the copy has the real ones.
+			trunc, err := t.truncated()
+			if err != nil {
+				return r.readFailed(t, err)
+			}
+			if trunc {
+				if err := r.truncation(ctx, t); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := r.feed(ctx, t, r.buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF || (rerr == nil && n == 0) {
+			return nil
+		}
+		if rerr != nil {
+			return r.readFailed(t, rerr)
+		}
+	}
+}
+
+// readFailed notes a file that cannot be read; it is retried on the next round.
+func (r *runner) readFailed(t *tailer, err error) error {
+	r.f.setProblem(fmt.Sprintf("read %s: %v", t.path, err))
+	return nil
+}
+
+// feed pushes bytes read at t.pos through t's framer and hands the records over.
+func (r *runner) feed(ctx context.Context, t *tailer, data []byte) error {
+	t.pos += int64(len(data))
+	t.lastData = time.Now()
+	r.f.counters.Bytes.Add(uint64(len(data)))
+	t.fr.Write(data)
+	src := t.src()
+	for {
+		rec, ok := t.fr.Next()
+		if !ok {
+			return nil
+		}
+		if err := r.emit(ctx, src, rec); err != nil {
+			return err
+		}
+		t.done = t.base + rec.End
+	}
+}
+
+// truncation handles a file cut under t (copytruncate): the bytes t had not read yet
+// are read from the rotated copy when one is found, then t restarts at offset 0.
+func (r *runner) truncation(ctx context.Context, t *tailer) error {
+	r.f.mu.Lock()
+	r.f.truncs++
+	r.f.mu.Unlock()
+	if t.pos > 0 {
+		cp, size := findCopy(t)
+		if cp == nil {
+			r.f.mu.Lock()
+			r.f.unproven++
+			r.f.mu.Unlock()
+		} else {
+			err := r.readCopy(ctx, t, cp, size)
+			cp.Close()
+			if err != nil {
+				return err
+			}
+		}
+		if err := r.close(ctx, t.src(), t.fr); err != nil {
+			return err
+		}
+	}
+	t.restart()
+	_, err := t.truncated() // learn the new head
+	return err
+}
+
+// readCopy reads [t.pos, size) of the rotated copy as if it were still t's file.
+func (r *runner) readCopy(ctx context.Context, t *tailer, cp *os.File, size int64) error {
+	for t.pos < size {
+		n, err := cp.ReadAt(r.buf[:min(int64(len(r.buf)), size-t.pos)], t.pos)
+		if n > 0 {
+			if err := r.feed(ctx, t, r.buf[:n]); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				r.f.setProblem(fmt.Sprintf("read rotated copy %s: %v", cp.Name(), err))
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// shutdown saves positions and closes files. cause is returned as is.
+func (r *runner) shutdown(ctx context.Context, cause error) error {
+	r.saveAll(context.WithoutCancel(ctx))
+	for _, t := range r.tails {
+		t.file.Close()
+	}
+	for _, t := range r.retired {
+		t.file.Close()
+	}
+	clear(r.tails)
+	r.retired = nil
+	return cause
+}
