@@ -8,6 +8,7 @@ import "time"
 type Config struct {
 	MaxPerHost int           // nodes kept per host; the oldest exited, then oldest, are evicted
 	ExitedTTL  time.Duration // exited processes are aged out after this long (event time)
+	MaxHosts   int           // hosts kept; the least recently active host is dropped whole
 }
 
 // Key names a node: the host and a tree-internal id, stable while the node lives.
@@ -49,9 +50,16 @@ type Snapshot struct {
 	Host  string
 	Nodes []Node
 	Focus int // index of the focus node in Nodes
+	// Truncated counts the processes left out to stay within MaxSnapshotNodes: the
+	// deepest-last descendants in preorder, then the siblings farthest from the focus.
+	Truncated int
 }
 
 // Stats counts the tree's size and evictions.
 type Stats struct {
-	Hosts, Nodes, Evicted uint64
+	Hosts, Nodes uint64
+	// Evicted counts processes dropped to honour MaxPerHost or MaxHosts.
+	Evicted uint64
+	// AgedOut counts exited processes dropped after ExitedTTL (normal operation).
+	AgedOut uint64
 }
