@@ -267,9 +267,9 @@ func (r *runner) emit(ctx context.Context, src recordSource, rec decode.Record) 
 		c.DecodeError(format, errorText(origin, err))
 		return nil
 	}
+	c.Event(ev.Time) // counted before the send so a receiver never sees counters lag
 	select {
 	case r.out <- ev:
-		c.Event(ev.Time)
 		return nil
 	case <-ctx.Done():
 		return errStopped
