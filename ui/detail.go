@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-soc/vigil/detect"
 	"github.com/vigil-soc/vigil/detect/attack"
 	"github.com/vigil-soc/vigil/detect/proctree"
+	"github.com/vigil-soc/vigil/detect/rules"
 	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/theme"
@@ -19,7 +20,8 @@ import (
 // vigil's rule metadata (detect/rules), mapped by the wiring in cmd/vigil.
 type RuleInfo struct {
 	Severity         string   // the rule page's word ("Trouble")
-	SelectedFields   []string // Event tab order: "host", "message", "command line", ...
+	SelectedFields   []string // Event tab order, Sigma field names: Computer, Message, ...
+	SelectedLabels   []string // the page's label for each ("host name"), "" for none
 	Mitigations      []RuleMitigation
 	NextSteps        []string
 	Prerequisites    []string
@@ -31,6 +33,20 @@ type RuleInfo struct {
 
 // RuleMitigation is one mitigation as the rule page words it.
 type RuleMitigation struct{ ID, Name, Text string }
+
+// describeRule maps detect/rules metadata to what the detail tabs show.
+func describeRule(r *sigma.Rule) RuleInfo {
+	md := rules.MetadataOf(r)
+	info := RuleInfo{
+		Severity: md.Severity, SelectedFields: md.SelectedFields, SelectedLabels: md.SelectedLabels,
+		NextSteps: md.NextSteps, Prerequisites: md.Prerequisites, AttackChain: md.AttackChain,
+		Impact: md.Impact, SecurityStandard: md.SecurityStandard, ExecutionMode: md.ExecutionMode,
+	}
+	for _, m := range md.Mitigations {
+		info.Mitigations = append(info.Mitigations, RuleMitigation{ID: m.ID, Name: m.Name, Text: m.Description})
+	}
+	return info
+}
 
 // Detail tabs, in order; 1-6 select them.
 const (
@@ -83,6 +99,11 @@ func selectedField(name string, a *detect.Alert) (label, value string, ok bool) 
 	case "filename", "image":
 		return "File name", ev.Process.Image, true
 	case "processname":
+		return "Process name", baseName(ev.Process.Image), true
+	case "originalfilename":
+		if ev.Process.OriginalFileName != "" {
+			return "Process name", ev.Process.OriginalFileName, true
+		}
 		return "Process name", baseName(ev.Process.Image), true
 	case "username", "user":
 		return "User name", ev.Process.User, true
@@ -153,8 +174,18 @@ func buildDetail(a *detect.Alert, tab int, rv ruleView, node *proctree.Node, his
 		if len(sel) == 0 {
 			sel = defaultSelected
 		}
-		for _, name := range sel {
+		for i, name := range sel {
 			if label, v, ok := selectedField(name, a); ok {
+				if i < len(rv.info.SelectedLabels) && rv.info.SelectedLabels[i] != "" {
+					label = rv.info.SelectedLabels[i]
+				}
+				if strings.Contains(v, "\n") {
+					// A rendered message reads best as its own lines.
+					b.WriteString(st.Label.Render(cell(label)))
+					b.WriteByte('\n')
+					para(strings.ReplaceAll(v, "\r\n", "\n"))
+					continue
+				}
 				line(label, v)
 			}
 		}

@@ -40,7 +40,8 @@ type Config struct {
 	Done <-chan struct{}
 	// Feeds returns the feeds' statuses; polled every 500 ms from a Cmd. Nil: no feeds.
 	Feeds func() []source.Status
-	// Describe maps a rule to its vigil metadata for the detail tabs. Nil: none.
+	// Describe maps a rule to its vigil metadata for the detail tabs. Nil: detect/rules'
+	// MetadataOf.
 	Describe func(*sigma.Rule) RuleInfo
 	// Initial alerts (loaded from the store at startup) and their trees.
 	Initial      []detect.Alert
@@ -128,6 +129,9 @@ func New(cfg Config) Model {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Describe == nil {
+		cfg.Describe = describeRule
 	}
 	m := Model{
 		cfg:        cfg,
