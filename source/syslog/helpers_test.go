@@ -243,3 +243,9 @@ func tlsClient(t testing.TB, p pki, addr, cert, key string) (*tls.Conn, error) {
 	c.Close()
 	return nil, rerr
 }
+
+func contextWithCleanup(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx, cancel
+}
