@@ -50,6 +50,7 @@ type alertList struct {
 
 	selected       string
 	filter         string // lower-cased
+	open, suppressed int // maintained on every change so View never counts
 	showClosed     bool
 	showSuppressed bool
 	sort           sortKey
@@ -133,7 +134,9 @@ func (l *alertList) upsert(as []detect.Alert) {
 	changed := make(map[int]bool, len(as))
 	for i := range as {
 		a := as[i]
+		l.count(&a, 1)
 		if j, ok := l.byID[a.ID]; ok {
+			l.count(&l.rows[j].a, -1)
 			saving := l.rows[j].saving
 			l.rows[j] = row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a), saving: saving}
 			changed[j] = true
@@ -154,10 +157,44 @@ func (l *alertList) upsert(as []detect.Alert) {
 		}
 	}
 	l.view = kept
-	for i := range changed {
-		l.insert(i)
+	if len(changed) <= 16 {
+		for i := range changed {
+			l.insert(i)
+		}
+		l.restoreSelection()
+		return
 	}
+	// Many changes: sort them and merge with the ordered view in one pass.
+	add := make([]int, 0, len(changed))
+	for i := range changed {
+		if l.visible(i) {
+			add = append(add, i)
+		}
+	}
+	sort.Slice(add, func(x, y int) bool { return l.less(add[x], add[y]) })
+	merged := make([]int, 0, len(l.view)+len(add))
+	v := l.view
+	for len(v) > 0 && len(add) > 0 {
+		if l.less(add[0], v[0]) {
+			merged, add = append(merged, add[0]), add[1:]
+		} else {
+			merged, v = append(merged, v[0]), v[1:]
+		}
+	}
+	merged = append(append(merged, v...), add...)
+	l.view = merged
 	l.restoreSelection()
+}
+
+// count adds (d=1) or removes (d=-1) an alert's contribution to the open and
+// suppressed totals.
+func (l *alertList) count(a *detect.Alert, d int) {
+	switch {
+	case a.Suppressed:
+		l.suppressed += d
+	case a.Status != triage.StatusClosed:
+		l.open += d
+	}
 }
 
 // insert places row i into the ordered view if it is visible.
@@ -268,19 +305,8 @@ func (l *alertList) setFilter(f string) {
 	l.rebuild()
 }
 
-// openCount counts alerts that are open or acknowledged and not suppressed.
-func (l *alertList) openCount() (open, suppressed int) {
-	for i := range l.rows {
-		a := &l.rows[i].a
-		switch {
-		case a.Suppressed:
-			suppressed++
-		case a.Status != triage.StatusClosed:
-			open++
-		}
-	}
-	return open, suppressed
-}
+// openCount returns the alerts open or acknowledged (not suppressed), and suppressed.
+func (l *alertList) openCount() (open, suppressed int) { return l.open, l.suppressed }
 
 // baseName is the last path element of a Windows or POSIX path.
 func baseName(p string) string {
