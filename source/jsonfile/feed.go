@@ -89,6 +89,7 @@ type Feed struct {
 	files    int
 	truncs   uint64
 	unproven uint64 // truncations without a rotated copy: unread bytes, if any, are lost
+	fromCopy uint64 // bytes read from rotated copies after truncations
 
 	// Knobs for tests; zero values mean the defaults.
 	stdinReader io.Reader
@@ -175,7 +176,7 @@ func (f *Feed) Status() source.Status {
 		notes = append(notes, plural(f.files, "file"))
 	}
 	if f.truncs > 0 {
-		notes = append(notes, plural(int(f.truncs), "truncation"))
+		notes = append(notes, fmt.Sprintf("%s (%d bytes read from rotated copies)", plural(int(f.truncs), "truncation"), f.fromCopy))
 	}
 	if f.unproven > 0 {
 		notes = append(notes, fmt.Sprintf("%d without a rotated copy (bytes unread then are lost)", f.unproven))

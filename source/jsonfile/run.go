@@ -549,6 +549,9 @@ func (r *runner) truncation(ctx context.Context, t *tailer) error {
 
 // readCopy reads [t.pos, size) of the rotated copy as if it were still t's file.
 func (r *runner) readCopy(ctx context.Context, t *tailer, cp *os.File, size int64) error {
+	r.f.mu.Lock()
+	r.f.fromCopy += uint64(size - t.pos)
+	r.f.mu.Unlock()
 	for t.pos < size {
 		n, err := cp.ReadAt(r.buf[:min(int64(len(r.buf)), size-t.pos)], t.pos)
 		if n > 0 {
