@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"unicode/utf8"
 
 	"github.com/vigil-soc/vigil/source"
@@ -136,28 +137,31 @@ func (d *decoder) failAt(what string, i int) bool {
 	return d.fail("%s at byte %d, found %q", what, d.base+i, clip(d.rec[i:], 8))
 }
 
-// skipString returns the index just past the closing quote of the string at i.
+// skipString returns the index just past the closing quote of the string at i. It only
+// finds the end (the walk validates the content).
 func (d *decoder) skipString(i int) (int, bool) {
 	p := d.rec
 	start := i
 	i++
-	for i < len(p) {
-		c := p[i]
-		switch {
-		case c == '"':
+	for {
+		k := bytes.IndexByte(p[i:], '"')
+		if k < 0 {
+			return len(p), d.fail("unterminated string at byte %d", d.base+start)
+		}
+		i += k
+		// An odd run of backslashes before the quote escapes it.
+		n := 0
+		for j := i - 1; j > start && p[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
 			if i-start > MaxStringLen {
 				return i, d.fail("string at byte %d longer than %d bytes", d.base+start, MaxStringLen)
 			}
 			return i + 1, true
-		case c == '\\':
-			i += 2
-			continue
-		case c < 0x20:
-			return i, d.fail("control character 0x%02x in string at byte %d", c, d.base+i)
 		}
 		i++
 	}
-	return i, d.fail("unterminated string at byte %d", d.base+start)
 }
 
 // skipValue skips one JSON value at i, bounded by MaxDepth.
@@ -259,6 +263,10 @@ func (d *decoder) readString(i int) (next, vOff, vEnd int, ok bool) {
 	j := start
 	for j < len(p) {
 		c := p[j]
+		if !strSpecial[c] {
+			j++
+			continue
+		}
 		if c == '"' {
 			if j-start > MaxStringLen {
 				return j, 0, 0, d.fail("string at byte %d longer than %d bytes", d.base+i, MaxStringLen)
@@ -584,16 +592,17 @@ func (d *decoder) leaf(vo, ve int, isString bool) bool {
 	return d.addRef(name, vo, ve)
 }
 
-// collapseBackslashes turns Wazuh's doubled backslashes back into single ones, in place.
-// Only unescaped copies (beyond the record) can hold backslashes, so rec is never changed.
+// collapseBackslashes undoes the second round of escaping Wazuh applies to eventdata
+// values (`\\` -> `\`, `\"` -> `"`), in place. Only unescaped copies (beyond the
+// record) can hold backslashes, so the record itself is never changed.
 func collapseBackslashes(b []byte, vo, ve int) int {
 	w := vo
 	for r := vo; r < ve; r++ {
-		b[w] = b[r]
-		w++
-		if b[r] == '\\' && r+1 < ve && b[r+1] == '\\' {
+		if b[r] == '\\' && r+1 < ve && (b[r+1] == '\\' || b[r+1] == '"') {
 			r++
 		}
+		b[w] = b[r]
+		w++
 	}
 	return w
 }
@@ -692,3 +701,12 @@ func (d *decoder) wazuhName(k []byte) string {
 	b[0] -= 'a' - 'A'
 	return d.intern(b)
 }
+
+// strSpecial marks the bytes that end a plain run inside a JSON string.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()

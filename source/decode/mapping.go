@@ -187,6 +187,18 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 		ev.Time = d.hdrTime
 	}
 
+	if d.format == source.FormatNXLog && s.pid == "" {
+		// NXLog folds field names case-insensitively, so EventData's ProcessId is lost
+		// under the System ProcessID; the rendered message still has it.
+		label := "ProcessId:"
+		if s.eventID == "4688" {
+			label = "Creator Process ID:"
+		}
+		if v := messageValue(s.message, label); v != "" {
+			s.pid = v
+			ev.Fields = append(ev.Fields, source.Field{Name: "ProcessId", Value: v})
+		}
+	}
 	sysmon := strings.Contains(s.provider, "Sysmon") || strings.Contains(s.channel, "Sysmon")
 	security := strings.Contains(s.provider, "Security-Auditing") || s.channel == "Security" ||
 		s.newProcessName != "" || s.processName != ""
@@ -218,6 +230,31 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 	}
 }
 
+// messageValue returns the value after label (at a word boundary) up to the end of its
+// line in a rendered Windows message.
+func messageValue(msg, label string) string {
+	at := -1
+	for from := 0; from < len(msg); {
+		k := strings.Index(msg[from:], label)
+		if k < 0 {
+			return ""
+		}
+		if k += from; k == 0 || isSpace(msg[k-1]) {
+			at = k
+			break
+		}
+		from = k + 1
+	}
+	if at < 0 {
+		return ""
+	}
+	v := msg[at+len(label):]
+	if k := strings.IndexAny(v, "\r\n"); k >= 0 {
+		v = v[:k]
+	}
+	return strings.TrimSpace(v)
+}
+
 func mapSysmon(s *slots, ev *source.Event) {
 	ev.Process = source.Process{
 		GUID: s.pguid, PID: parsePID(s.pid), Image: s.image, CommandLine: s.cmd,
@@ -226,7 +263,7 @@ func mapSysmon(s *slots, ev *source.Event) {
 	}
 	ev.Parent = source.Parent{
 		GUID: s.parentGUID, PID: parsePID(s.parentPID), Image: knownParent(s.parentImage),
-		CommandLine: s.parentCmd, User: s.parentUser,
+		CommandLine: knownParent(s.parentCmd), User: knownParent(s.parentUser),
 	}
 }
 

@@ -53,7 +53,7 @@ func (d *decoder) scanSnare() bool {
 		}
 		v = bytes.TrimRight(v, "\r\n")
 		vo := restOff
-		name := "Column"
+		name := "SnareExtra"
 		if col < len(snareNames) {
 			name = snareNames[col]
 		}
@@ -98,7 +98,6 @@ func (d *decoder) scanSnare() bool {
 type label struct{ text, name string }
 
 var labels4688 = []label{
-	{"Creator Subject:", ""}, {"Subject:", ""},
 	{"Security ID:", "SubjectUserSid"}, {"Account Name:", "SubjectUserName"},
 	{"Account Domain:", "SubjectDomainName"}, {"Logon ID:", "SubjectLogonId"},
 	{"Target Subject:", ""},
@@ -109,10 +108,11 @@ var labels4688 = []label{
 	{"Token Elevation Type:", "TokenElevationType"}, {"Mandatory Label:", "MandatoryLabel"},
 	{"Creator Process ID:", "ProcessId"}, {"Creator Process Name:", "ParentProcessName"},
 	{"Process Command Line:", "CommandLine"},
+	// The explanation Windows appends to the rendered text ends the command line.
+	{"Token Elevation Type indicates", ""},
 }
 
 var labels4689 = []label{
-	{"Subject:", ""},
 	{"Security ID:", "SubjectUserSid"}, {"Account Name:", "SubjectUserName"},
 	{"Account Domain:", "SubjectDomainName"}, {"Logon ID:", "SubjectLogonId"},
 	{"Process Information:", ""},
@@ -126,7 +126,8 @@ var labelsSysmon1 = []label{
 	{"OriginalFileName:", "OriginalFileName"}, {"CommandLine:", "CommandLine"},
 	{"CurrentDirectory:", "CurrentDirectory"}, {"User:", "User"}, {"LogonGuid:", "LogonGuid"},
 	{"LogonId:", "LogonId"}, {"TerminalSessionId:", "TerminalSessionId"},
-	{"IntegrityLevel:", "IntegrityLevel"}, {"Hashes:", "Hashes"},
+	{"IntegrityLevel:", "IntegrityLevel"}, {"HashType:", "HashType"}, {"Hash:", "Hash"},
+	{"Hashes:", "Hashes"},
 	{"ParentProcessGuid:", "ParentProcessGuid"}, {"ParentProcessId:", "ParentProcessId"},
 	{"ParentImage:", "ParentImage"}, {"ParentCommandLine:", "ParentCommandLine"},
 	{"ParentUser:", "ParentUser"},
