@@ -84,6 +84,17 @@ func (l *list) push(n *node) {
 	l.tail = n
 }
 
+// insertBefore puts n just before at, which must be on l.
+func (l *list) insertBefore(at, n *node) {
+	n.lnext, n.lprev = at, at.lprev
+	if at.lprev != nil {
+		at.lprev.lnext = n
+	} else {
+		l.head = n
+	}
+	at.lprev = n
+}
+
 func (l *list) unlink(n *node) {
 	if n.lprev != nil {
 		n.lprev.lnext = n.lnext
@@ -477,6 +488,10 @@ func (t *Tree) start(ev *source.Event) *node {
 		par := h.parentOf(ev, ts)
 		if par == nil && (ev.Parent.PID != 0 || ev.Parent.GUID != "") {
 			par = t.synthesize(h, ev, ts)
+			if !n.exited { // it started before its child: age it as such
+				h.live.unlink(par)
+				h.live.insertBefore(n, par)
+			}
 		}
 		if par != nil {
 			link(par, n)
