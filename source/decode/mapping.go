@@ -225,6 +225,8 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 	if d.format == source.FormatECS {
 		mapECS(s, ev)
 	}
+	ev.Process.GUID = canonicalGUID(ev.Process.GUID)
+	ev.Parent.GUID = canonicalGUID(ev.Parent.GUID)
 	if tok := tokenElevationName(s.tokenElevation); tok != "" {
 		ev.Fields = append(ev.Fields, source.Field{Name: "TokenElevationTypeName", Value: tok})
 	}
@@ -315,6 +317,20 @@ func mapECS(s *slots, ev *source.Event) {
 			ev.Kind = source.KindProcessEnd
 		}
 	}
+}
+
+// canonicalGUID writes a GUID the way Windows renders it, "{lower-case}", so the shapes
+// of one process (evtx-rs writes "0197231E-...", ECS ingest "{9F32B55F-...}") agree.
+// Anything that is not a 36-character GUID is returned unchanged; Fields keep the original.
+func canonicalGUID(g string) string {
+	core := strings.TrimSuffix(strings.TrimPrefix(g, "{"), "}")
+	if len(core) != 36 || core[8] != '-' || core[13] != '-' || core[18] != '-' || core[23] != '-' {
+		return g
+	}
+	if len(g) == 38 && g[0] == '{' && strings.ToLower(core) == core {
+		return g
+	}
+	return "{" + strings.ToLower(core) + "}"
 }
 
 func setIf(dst *string, v string) {
