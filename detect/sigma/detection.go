@@ -391,6 +391,15 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 		if len(fm.vals)+len(vms) > maxValuesPerField {
 			return fm, errAt(it, "field %q expands to more than %d values", key.Value, maxValuesPerField)
 		}
+		for i := range vms {
+			if vms[i].nonASCII {
+				fm.anyNonASCII = true
+			}
+			if vms[i].op == vContains && !vms[i].cased && isASCII(vms[i].s) {
+				vms[i].asciiContains = true
+				fm.anyContains = true
+			}
+		}
 		fm.vals = append(fm.vals, vms...)
 		if c.left -= len(vms); c.left < 0 {
 			return fm, errAt(it, "rule compiles to more than %d values (YAML aliases?)", maxValuesPerRule)
@@ -571,6 +580,7 @@ func buildMatcher(segs []seg, cased bool) valueMatcher {
 	}
 	if lit, ok := literalOf(segs); ok {
 		m := valueMatcher{cased: cased, s: norm(lit)}
+		m.nonASCII = needsNonASCII(lit) || (cased && !isASCII(lit))
 		switch {
 		case lit == "" && (lead || trail):
 			m.op = vAny

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -124,12 +125,53 @@ func containsFold(s, p string) bool {
 		}
 		return false
 	}
+	// A non-ASCII first rune: unless it folds to an ASCII letter, only positions holding
+	// a non-ASCII rune can start a match.
+	r0, _ := utf8.DecodeRuneInString(p)
+	ascii := hasASCIIFold(r0)
 	for i := 0; i < len(s); i++ {
-		if utf8.RuneStart(s[i]) && hasPrefixFold(s[i:], p) {
+		c := s[i]
+		if (c < utf8.RuneSelf && !ascii) || !utf8.RuneStart(c) {
+			continue
+		}
+		if hasPrefixFold(s[i:], p) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasASCIIFold reports whether r folds to an ASCII character (Kelvin sign to k, long s to s).
+func hasASCIIFold(r rune) bool {
+	if r < utf8.RuneSelf {
+		return true
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// needsNonASCII reports whether every string that fold-matches p holds a non-ASCII
+// byte: p has a rune none of whose case variants is ASCII.
+func needsNonASCII(p string) bool {
+	for _, r := range p {
+		if !hasASCIIFold(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // foldHash hashes the ASCII-lower-cased bytes of s (FNV-1a). ok is false when s holds
@@ -155,4 +197,54 @@ func baseName(s string) string {
 		}
 	}
 	return s
+}
+
+// containsFoldASCII is containsFold for an ASCII haystack and an ASCII needle: it jumps
+// between occurrences of the needle's first byte (either case) with strings.IndexByte.
+func containsFoldASCII(s, p string) bool {
+	if p == "" {
+		return true
+	}
+	if len(p) > len(s) {
+		return false
+	}
+	lc := lowerASCII[p[0]]
+	uc := lc
+	if 'a' <= lc && lc <= 'z' {
+		uc = lc - ('a' - 'A')
+	}
+	last := len(s) - len(p) // last possible start
+	nl, nu := -2, -2        // next positions of lc and uc at or after i; -2: unknown, -1: none
+	for i := 0; i <= last; {
+		if nl != -1 && nl < i {
+			if k := strings.IndexByte(s[i:last+1], lc); k >= 0 {
+				nl = i + k
+			} else {
+				nl = -1
+			}
+		}
+		if uc != lc && nu != -1 && nu < i {
+			if k := strings.IndexByte(s[i:last+1], uc); k >= 0 {
+				nu = i + k
+			} else {
+				nu = -1
+			}
+		}
+		j := nl
+		if uc != lc && nu >= 0 && (j < 0 || nu < j) {
+			j = nu
+		}
+		if j < 0 {
+			return false
+		}
+		k := 1
+		for k < len(p) && lowerASCII[s[j+k]] == lowerASCII[p[k]] {
+			k++
+		}
+		if k == len(p) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
 }

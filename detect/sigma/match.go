@@ -64,15 +64,19 @@ type valueMatcher struct {
 	// bare: a suffix needle beginning with a backslash also matches a value equal to the
 	// needle without it, so a bare file name ("dns.exe", ECS process.parent.name only)
 	// still matches `ParentImage|endswith: '\dns.exe'`.
-	bare  bool
-	glob  []gtok
-	re    *regexp.Regexp
-	pfx   netip.Prefix
-	num   float64
-	cmp   cmpOp
-	tpart timePart
-	ref   accessor // fieldref
-	refOp vop      // vEq, vPrefix, vSuffix, vContains for fieldref
+	bare bool
+	// nonASCII: only a value holding a non-ASCII byte can match (homoglyph lists).
+	nonASCII bool
+	// asciiContains: a case-insensitive contains with an ASCII needle.
+	asciiContains bool
+	glob          []gtok
+	re            *regexp.Regexp
+	pfx           netip.Prefix
+	num           float64
+	cmp           cmpOp
+	tpart         timePart
+	ref           accessor // fieldref
+	refOp         vop      // vEq, vPrefix, vSuffix, vContains for fieldref
 }
 
 // matchString applies a string matcher to s.
@@ -327,6 +331,11 @@ type fieldMatcher struct {
 	vals []valueMatcher
 	all  bool // values AND-ed (|all)
 	neq  bool // the field must differ from every value
+	// anyNonASCII: some value needs a non-ASCII haystack; check the value once.
+	anyNonASCII bool
+	// anyContains: some value is a case-insensitive ASCII contains, which has a fast path
+	// for ASCII values.
+	anyContains bool
 }
 
 func (f *fieldMatcher) match(ev *source.Event) bool {
@@ -345,16 +354,35 @@ func (f *fieldMatcher) match(ev *source.Event) bool {
 		}
 		return true
 	}
+	ascii := (f.anyNonASCII || f.anyContains) && ok && !v.isNum && isASCII(v.s)
 	if f.all {
 		for i := range f.vals {
-			if !f.vals[i].matchField(ev, v, ok) {
+			m := &f.vals[i]
+			switch {
+			case ascii && m.nonASCII:
+				return false
+			case ascii && m.asciiContains:
+				if !containsFoldASCII(v.s, m.s) {
+					return false
+				}
+			case !m.matchField(ev, v, ok):
 				return false
 			}
 		}
 		return true
 	}
 	for i := range f.vals {
-		if f.vals[i].matchField(ev, v, ok) {
+		m := &f.vals[i]
+		if ascii && m.nonASCII {
+			continue
+		}
+		if ascii && m.asciiContains {
+			if containsFoldASCII(v.s, m.s) {
+				return true
+			}
+			continue
+		}
+		if m.matchField(ev, v, ok) {
 			return true
 		}
 	}
