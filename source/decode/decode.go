@@ -104,6 +104,7 @@ type decoder struct {
 	origin  source.Origin
 	err     *Error
 	sv      slots
+	bare    bool // naming an embedded EventData object: bare keys
 }
 
 func newDecoder() *decoder {
@@ -119,6 +120,7 @@ func (d *decoder) release() {
 	d.refs = d.refs[:0]
 	d.path = d.path[:0]
 	d.err = nil
+	d.bare = false
 	if len(d.names) > maxInternCache {
 		clear(d.names)
 	}

@@ -589,7 +589,24 @@ func (d *decoder) leaf(vo, ve int, isString bool) bool {
 	if d.format == source.FormatWazuh && isString && len(d.path) >= 2 && string(d.path[1]) == "eventdata" {
 		ve = collapseBackslashes(d.buf, vo, ve)
 	}
+	if isString && !d.bare && len(d.path) == 1 && string(d.path[0]) == "EventData" && ve > vo && d.buf[vo] == '{' {
+		// Azure Monitor's WindowsEvent table carries EventData as a JSON string.
+		return d.addRef(name, vo, ve) && d.walkEmbedded(vo, ve)
+	}
 	return d.addRef(name, vo, ve)
+}
+
+// walkEmbedded walks the JSON object in buf[vo:ve] (a string value's content), naming
+// its fields by their bare keys.
+func (d *decoder) walkEmbedded(vo, ve int) bool {
+	rec, base, path := d.rec, d.base, d.path
+	d.rec, d.base, d.path, d.bare = d.buf[vo:ve], vo, path[len(path):], true
+	end, ok := d.walkValue(0, len(path))
+	if ok && skipSpace(d.rec, end) != len(d.rec) {
+		ok = d.fail("unexpected data after the embedded EventData object at byte %d", d.base+end)
+	}
+	d.rec, d.base, d.path, d.bare = rec, base, path, false
+	return ok
 }
 
 // collapseBackslashes undoes the second round of escaping Wazuh applies to eventdata
@@ -610,6 +627,9 @@ func collapseBackslashes(b []byte, vo, ve int) int {
 // leafName names the current path per the format's conventions (docs/architecture.md).
 func (d *decoder) leafName() (string, bool) {
 	path := d.path
+	if d.bare && len(path) > 0 {
+		return d.intern(path[len(path)-1]), false
+	}
 	switch d.format {
 	case source.FormatEVTXJSON, source.FormatXMLJSON:
 		if len(path) >= 2 && string(path[0]) == "Event" {

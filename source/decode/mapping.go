@@ -47,7 +47,7 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 			setIf(&s.eventID, v)
 		case "event.code":
 			setIf(&s.ecsCode, v)
-		case "Provider_Name", "SourceName", "source_name", "winlog.provider_name", "event.provider":
+		case "Provider_Name", "Provider", "SourceName", "source_name", "winlog.provider_name", "event.provider":
 			setIf(&s.provider, v)
 		case "Channel", "log_name", "winlog.channel", "Logfile":
 			setIf(&s.channel, v)

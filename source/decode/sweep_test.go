@@ -1,9 +1,11 @@
 package decode
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,37 +45,89 @@ func frameAll(data []byte, max int) []Record {
 	return out
 }
 
-func TestSweepDebug(t *testing.T) {
-	if os.Getenv("SWEEPDEBUG") == "" {
-		t.Skip("debug only")
-	}
+// expectedUnknown lists the files (by path under shared/) and single records
+// ("path:line") in the sweep that are genuinely not Windows event records.
+var expectedUnknown = map[string]string{
+	"datasets/snare/rsyslog-qradar_json.log:2": "a QRadar LEEF:1.0 Palo Alto Networks record, not a Windows event",
+}
+
+// TestSweepSharedDatasets frames and decodes every .json, .ndjson, .xml, .log and .txt
+// file of the shared datasets: every record must decode, except the listed other formats.
+func TestSweepSharedDatasets(t *testing.T) {
 	shared := sharedDir(t)
 	var ev source.Event
-	counts := map[string]int{}
-	for _, root := range []string{filepath.Join(shared, "datasets"), filepath.Join(shared, "sigma", "regression_data")} {
-		filepath.WalkDir(root, func(path string, de fs.DirEntry, err error) error {
+	var records, decoded, errs, skipped, expected int
+	perFormat := map[source.Format]int{}
+	starts := 0
+	for _, root := range []string{"datasets", filepath.Join("sigma", "regression_data")} {
+		err := filepath.WalkDir(filepath.Join(shared, root), func(path string, de fs.DirEntry, err error) error {
 			if err != nil || de.IsDir() {
 				return err
 			}
-			ext := filepath.Ext(path)
-			if (ext != ".json" && ext != ".ndjson" && ext != ".xml" && ext != ".log" && ext != ".txt") || strings.HasPrefix(filepath.Base(path), "LICENSE") {
+			switch filepath.Ext(path) {
+			case ".json", ".ndjson", ".xml", ".log", ".txt":
+			default:
 				return nil
 			}
-			data, _ := os.ReadFile(path)
+			rel, _ := filepath.Rel(shared, path)
+			rel = filepath.ToSlash(rel)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			// Licence texts are prose, not records: every line is expected to be unknown.
+			licence := strings.HasPrefix(filepath.Base(path), "LICENSE")
 			for _, r := range frameAll(data, DefaultMaxRecord) {
-				err := Decode(r.Data, source.Origin{Where: path, Line: r.Line}, &ev)
+				records++
+				if r.Oversize {
+					skipped++
+					t.Errorf("%s:%d: record over %d bytes", rel, r.Line, DefaultMaxRecord)
+					continue
+				}
+				err := Decode(r.Data, source.Origin{Where: rel, Line: r.Line}, &ev)
 				if err != nil {
-					counts["err "+strings.Split(strings.TrimPrefix(path, root), "/")[1]]++
-					if counts["printed"] < 40 {
-						counts["printed"]++
-						t.Logf("%v", err)
+					errs++
+					var de *Error
+					if !errors.As(err, &de) {
+						t.Errorf("%s: error %v is not a *decode.Error", rel, err)
 					}
-				} else {
-					counts[ev.Format.String()+"/"+ev.Kind.String()]++
+					key := rel + ":" + strconv.FormatInt(r.Line, 10)
+					if _, ok := expectedUnknown[key]; ok || licence {
+						expected++
+						continue
+					}
+					t.Errorf("%v", err)
+					continue
+				}
+				if licence {
+					t.Errorf("%s:%d: licence text decoded as %v", rel, r.Line, ev.Format)
+				}
+				decoded++
+				perFormat[ev.Format]++
+				if ev.Kind == source.KindProcessStart {
+					starts++
+					if ev.Process.Image == "" && ev.Process.PID == 0 {
+						t.Errorf("%s:%d: process start without image or PID", rel, r.Line)
+					}
+				}
+				if (ev.EventID == 4688 || (ev.EventID == 1 && strings.Contains(ev.Provider+ev.Channel, "Sysmon"))) && ev.Kind != source.KindProcessStart {
+					t.Errorf("%s:%d: event %d decoded as %v", rel, r.Line, ev.EventID, ev.Kind)
 				}
 			}
 			return nil
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Logf("%v", counts)
+	if records != decoded+errs+skipped {
+		t.Errorf("records %d != decoded %d + errors %d + skipped %d", records, decoded, errs, skipped)
+	}
+	for f := source.FormatXML; int(f) < source.FormatCount; f++ {
+		if perFormat[f] == 0 {
+			t.Errorf("no record decoded as %v", f)
+		}
+	}
+	t.Logf("records %d: decoded %d (process starts %d), errors %d (all expected: %d), skipped %d; per format %v",
+		records, decoded, starts, errs, expected, skipped, perFormat)
 }
