@@ -1,0 +1,50 @@
+package sigma
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzParseRules(f *testing.F) {
+	f.Add([]byte(dnsRule))
+	f.Add([]byte(ruleWith(`        CommandLine|wide|base64offset|contains: 'cmd'`)))
+	f.Add([]byte("action: global\ntitle: x\n---\nlogsource: {}\ndetection: {a: [x, y], condition: 1 of them}\n"))
+	f.Add([]byte("title: f\nlogsource: {}\nfilter: {rules: [x], s: {User: y}, condition: s}\n"))
+	f.Add([]byte("a: &a [*a]\n"))
+	ev := procStart("ParentImage", `C:\Windows\System32\dns.exe`, "Image", `C:\x\cmd.exe`, "CommandLine", "cmd /c whoami")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, refused := ParseRules(data, "fuzz.yml", &Config{Placeholders: map[string][]string{"p": {"x*"}}})
+		for _, r := range refused {
+			if r.Reason == "" {
+				t.Fatalf("refusal without a reason: %+v", r)
+			}
+		}
+		set, ref := NewSet(rules)
+		for _, r := range ref {
+			if r.Reason == "" {
+				t.Fatalf("set refusal without a reason: %+v", r)
+			}
+		}
+		set.Match(ev, nil)
+	})
+}
+
+func FuzzCondition(f *testing.F) {
+	for _, s := range []string{"a and not b", "1 of sel_* or (all of them)", "((a)", "not not not a", "all of", "a | count() > 3"} {
+		f.Add(s)
+	}
+	names := []string{"a", "b", "sel_1", "sel_2", "_x"}
+	d := &detection{names: names, sels: make([]selection, len(names))}
+	ev := procStart("Image", "x")
+	f.Fuzz(func(t *testing.T, cond string) {
+		n, err := parseCondition(cond, names)
+		if err != nil {
+			if err.Error() == "" || !strings.HasPrefix(err.Error(), "condition") {
+				t.Fatalf("error %q does not name the condition", err)
+			}
+			return
+		}
+		d.cond = n
+		d.match(ev)
+	})
+}

@@ -1,0 +1,134 @@
+package sigma
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func ruleWith(sel string) string {
+	return "title: t\nlogsource:\n    category: process_creation\n    product: windows\ndetection:\n    selection:\n" + sel + "\n    condition: selection\n"
+}
+
+// TestModifiers: one case per modifier, values from the specification's examples.
+func TestModifiers(t *testing.T) {
+	cfg := &Config{Placeholders: map[string][]string{"Admins": {"adm_*", "root"}}}
+	tests := []struct {
+		name string
+		sel  string
+		kv   []string
+		want bool
+	}{
+		{"plain equals case-insensitive", `        Image: 'C:\Windows\System32\CMD.exe'`, []string{"Image", `c:\windows\system32\cmd.exe`}, true},
+		{"plain equals is whole value", `        Image: 'cmd.exe'`, []string{"Image", `c:\cmd.exe`}, false},
+		{"contains", `        CommandLine|contains: 'whoami'`, []string{"CommandLine", "cmd /c WHOAMI /all"}, true},
+		{"startswith", `        CommandLine|startswith: 'adm'`, []string{"CommandLine", "ADMIN x"}, true},
+		{"endswith", `        Image|endswith: '\cmd.exe'`, []string{"Image", `C:\x\notcmd.exe`}, false},
+		{"list is OR", "        Image|endswith:\n            - '\\a.exe'\n            - '\\cmd.exe'", []string{"Image", `C:\cmd.exe`}, true},
+		{"all is AND", "        CommandLine|contains|all:\n            - 'OabVirtualDirectory'\n            - ' -ExternalUrl '", []string{"CommandLine", "Set-OabVirtualDirectory -ExternalUrl x"}, true},
+		{"all is AND miss", "        CommandLine|contains|all:\n            - 'OabVirtualDirectory'\n            - ' -ExternalUrl '", []string{"CommandLine", "Set-OabVirtualDirectory"}, false},
+		{"wildcard ?", `        Image: 'prog?.exe'`, []string{"Image", "progA.exe"}, true},
+		{"wildcard *", `        Image: 'antivirus_V*.exe'`, []string{"Image", "antivirus_V21.2.1.exe"}, true},
+		{"escaped star is literal", `        CommandLine: 'a\*b'`, []string{"CommandLine", "a*b"}, true},
+		{"escaped star not wildcard", `        CommandLine: 'a\*b'`, []string{"CommandLine", "axxb"}, false},
+		{"backslash before wildcard", `        CommandLine: 'a\\*'`, []string{"CommandLine", `a\anything`}, true},
+		{"three backslashes", `        CommandLine: 'a\\\*'`, []string{"CommandLine", `a\*`}, true},
+		{"plain path backslash", `        Image: 'C:\Windows\x.exe'`, []string{"Image", `C:\Windows\x.exe`}, true},
+		{"windash slash", `        CommandLine|contains|windash: ' -enc '`, []string{"CommandLine", "powershell /enc AAA"}, true},
+		{"windash en dash", `        CommandLine|contains|windash: ' -enc '`, []string{"CommandLine", "powershell –enc AAA"}, true},
+		{"re", `        CommandLine|re: '^cmd.*whoami$'`, []string{"CommandLine", "cmd /c whoami"}, true},
+		{"re is cased", `        CommandLine|re: '^CMD'`, []string{"CommandLine", "cmd /c"}, false},
+		{"re i", `        CommandLine|re|i: '^CMD'`, []string{"CommandLine", "cmd /c"}, true},
+		{"re m", `        CommandLine|re|m: '^b$'`, []string{"CommandLine", "a\nb"}, true},
+		{"re s", `        CommandLine|re|s: 'a.b'`, []string{"CommandLine", "a\nb"}, true},
+		{"base64", `        CommandLine|base64|contains: 'cmd'`, []string{"CommandLine", "x Y21k y"}, true},
+		{"base64offset 0", `        CommandLine|base64offset|contains: 'http://'`, []string{"CommandLine", "aHR0cDovL"}, true},
+		{"base64offset 1", `        CommandLine|base64offset|contains: 'http://'`, []string{"CommandLine", "SGVsbG8gaHR0cDovL2V4"}, true},
+		{"utf16le base64", `        CommandLine|utf16le|base64|contains: 'cmd'`, []string{"CommandLine", "YwBtAGQA"}, true},
+		{"wide base64offset", `        CommandLine|wide|base64offset|contains: 'cmd'`, []string{"CommandLine", "YwBtAGQA"}, true},
+		{"utf16be", `        CommandLine|utf16be|base64: 'cmd'`, []string{"CommandLine", "AGMAbQBk"}, true},
+		{"utf16 bom", `        CommandLine|utf16|base64: 'cmd'`, []string{"CommandLine", "//5jAG0AZAA="}, true},
+		{"cidr v4", `        DestinationIp|cidr: 10.0.0.0/8`, []string{"DestinationIp", "10.2.3.4"}, true},
+		{"cidr v4 miss", `        DestinationIp|cidr: 10.0.0.0/8`, []string{"DestinationIp", "11.2.3.4"}, false},
+		{"cidr v6", `        DestinationIp|cidr: 'fe80::/10'`, []string{"DestinationIp", "fe80::1"}, true},
+		{"fieldref", `        User|fieldref: ParentUser`, []string{"User", `NT AUTHORITY\SYSTEM`, "ParentUser", `nt authority\system`}, true},
+		{"fieldref differs", `        User|fieldref: ParentUser`, []string{"User", `a`, "ParentUser", `b`}, false},
+		{"fieldref neq", `        User|fieldref|neq: ParentUser`, []string{"User", `a`, "ParentUser", `b`}, true},
+		{"exists true", `        PasswordLastSet|exists: true`, []string{"PasswordLastSet", ""}, true},
+		{"exists false", `        PasswordLastSet|exists: false`, []string{"Other", "x"}, true},
+		{"cased", `        CommandLine|cased|contains: 'Bypass'`, []string{"CommandLine", "-ep bypass"}, false},
+		{"cased hit", `        CommandLine|cased|contains: 'Bypass'`, []string{"CommandLine", "-ep Bypass"}, true},
+		{"neq", `        IntegrityLevel|neq: System`, []string{"IntegrityLevel", "High"}, true},
+		{"neq equal", `        IntegrityLevel|neq: System`, []string{"IntegrityLevel", "system"}, false},
+		{"lt", `        Count|lt: 10`, []string{"Count", "9"}, true},
+		{"lte", `        Count|lte: 10`, []string{"Count", "10"}, true},
+		{"gt", `        Count|gt: 10`, []string{"Count", "10"}, false},
+		{"gte", `        Count|gte: 10`, []string{"Count", "0x10"}, true},
+		{"hour", `        UtcTime|hour: 3`, []string{"UtcTime", "2024-05-01 03:15:00.000"}, true},
+		{"minute", `        UtcTime|minute: 15`, []string{"UtcTime", "2024-05-01 03:15:00.000"}, true},
+		{"day", `        UtcTime|day: 1`, []string{"UtcTime", "2024-05-01 03:15:00.000"}, true},
+		{"week", `        UtcTime|week: 18`, []string{"UtcTime", "2024-05-01 03:15:00.000"}, true},
+		{"month", `        UtcTime|month: 5`, []string{"UtcTime", "2024-05-01 03:15:00.000"}, true},
+		{"year", `        UtcTime|year: 2024`, []string{"UtcTime", "2024-05-01T03:15:00Z"}, true},
+		{"expand", `        User|expand: '%Admins%'`, []string{"User", "adm_bob"}, true},
+		{"expand second value", `        User|expand: '%Admins%'`, []string{"User", "root"}, true},
+		{"expand miss", `        User|expand: '%Admins%'`, []string{"User", "bob"}, false},
+		{"null absent", `        CommandLine: null`, []string{"Image", "x"}, true},
+		{"null empty", `        CommandLine: null`, []string{"CommandLine", ""}, true},
+		{"null present", `        CommandLine: null`, []string{"CommandLine", "x"}, false},
+		{"empty string", `        CommandLine: ''`, []string{"CommandLine", ""}, true},
+		{"empty string present", `        CommandLine: ''`, []string{"CommandLine", "x"}, false},
+		{"number", `        EventID: 1`, []string{"EventID", "1"}, true},
+		{"unicode fold", `        CommandLine|contains: 'ÄRGER'`, []string{"CommandLine", "x ärger y"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustRuleCfg(t, ruleWith(tc.sel), cfg)
+			if got := r.Matches(procStart(tc.kv...)); got != tc.want {
+				t.Errorf("Matches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTimeModifierFallsBackToEventTime(t *testing.T) {
+	r := mustRule(t, ruleWith(`        UtcTime|hour: 22`))
+	ev := procStart("Image", "x")
+	ev.Time = time.Date(2024, 1, 1, 22, 5, 0, 0, time.UTC)
+	if !r.Matches(ev) {
+		t.Error("hour of the event time did not match")
+	}
+}
+
+// TestRefusals: rules that cannot load are refused with a reason and the YAML line.
+func TestRefusals(t *testing.T) {
+	tests := []struct {
+		name, yaml, reason string
+		line               int
+	}{
+		{"unknown modifier", ruleWith(`        Image|sometimes: x`), "unknown modifier", 7},
+		{"bad regex lookahead", ruleWith(`        Image|re: '(?=x)'`), "RE2", 7},
+		{"unknown placeholder", ruleWith(`        User|expand: '%Nope%'`), "unknown placeholder %Nope%", 7},
+		{"bad condition", "title: t\nlogsource: {category: process_creation}\ndetection:\n    sel: {Image: x}\n    condition: sel and\n", "expression expected", 5},
+		{"unknown selection", "title: t\nlogsource: {category: process_creation}\ndetection:\n    sel: {Image: x}\n    condition: other\n", `unknown selection "other"`, 5},
+		{"no detection", "title: t\nlogsource: {category: process_creation}\n", "no detection", 1},
+		{"no condition", "title: t\nlogsource: {category: process_creation}\ndetection:\n    sel: {Image: x}\n", "no condition", 4},
+		{"yaml error", "title: t\n  bad: [\n", "yaml", 0},
+		{"bad cidr", ruleWith(`        Ip|cidr: 10.0.0.0/99`), "not a CIDR", 7},
+		{"aggregation", "title: t\nlogsource: {category: process_creation}\ndetection:\n    sel: {Image: x}\n    condition: sel | count() > 5\n", "aggregation", 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, ref := ParseRules([]byte(tc.yaml), "r.yml", nil)
+			if len(rs) != 0 || len(ref) != 1 {
+				t.Fatalf("got %d rules, %d refusals; want 0, 1", len(rs), len(ref))
+			}
+			if !strings.Contains(ref[0].Reason, tc.reason) {
+				t.Errorf("reason %q does not say %q", ref[0].Reason, tc.reason)
+			}
+			if tc.line > 0 && ref[0].Line != tc.line {
+				t.Errorf("line %d, want %d (%s)", ref[0].Line, tc.line, ref[0].Error())
+			}
+		})
+	}
+}
