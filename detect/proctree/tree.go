@@ -27,9 +27,11 @@ const (
 	dedupWindow = int64(2 * time.Second)
 	// maxChain bounds how many same-PID generations a lookup walks.
 	maxChain = 8
-	// maxWalk bounds a walk up the ancestors (cycle checks, watch checks); linking
-	// refuses cycles, this only caps the cost of a deep chain.
-	maxWalk = 4096
+	// maxWalk bounds a walk up the ancestors (cycle checks, watch checks), so an event
+	// costs O(depth) with depth at most maxWalk. A process whose parent chain is deeper
+	// (real trees are a few dozen deep; a hostile feed can claim anything) is not linked:
+	// it starts a new root, drawn under a synthesized parent from its event's fields.
+	maxWalk = 256
 	// Field size caps: event data is attacker-controlled. The alert keeps the full event;
 	// the tree is for drawing.
 	maxImage   = 1024

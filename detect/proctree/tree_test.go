@@ -463,6 +463,17 @@ func TestSnapshotBounded(t *testing.T) {
 	if len(s.Nodes) != maxAncestors+1 || s.Truncated != 100-maxAncestors || s.Focus != maxAncestors {
 		t.Fatalf("deep chain: nodes %d truncated %d focus %d", len(s.Nodes), s.Truncated, s.Focus)
 	}
+	// Deeper than maxWalk: the chain is cut, so no event walks more than maxWalk nodes.
+	for i := 100; i < 2*maxWalk; i++ {
+		k = observe(t, tr, start(time.Duration(i)*time.Millisecond, uint32(10+i), uint32(9+i), cmdExe, ""))
+	}
+	depth := 0
+	for n := tr.lookup(k); n.parent != nil; n = n.parent {
+		depth++
+	}
+	if depth >= maxWalk {
+		t.Fatalf("chain depth %d; want it cut below %d", depth, maxWalk)
+	}
 }
 
 func TestWatch(t *testing.T) {
@@ -663,13 +674,18 @@ func BenchmarkMemory1M(b *testing.B) {
 		tr := New(Config{MaxPerHost: n + 1000})
 		imgs := []string{cmdExe, whoami, dnsExe, `C:\Windows\System32\svchost.exe`}
 		for i := range n {
-			// Sysmon-like: GUID, image, a 30-odd byte command line, user; parents 1-3
-			// levels up so the tree has depth.
+			// Sysmon-like: GUID, image, a 30-odd byte command line, user. Three in four
+			// are children of one of 64 long-lived services, the rest of the process just
+			// before: a wide forest with short chains, as on a server.
 			pid := uint32(i*4 + 8)
+			ppid := uint32(8 + 4*((i*7919)%64))
+			if i%4 == 0 && i > 0 {
+				ppid = pid - 4
+			}
 			ev := source.Event{
 				Time: t0.Add(time.Duration(i) * time.Millisecond), Host: "dc01", Kind: source.KindProcessStart,
 				Process: source.Process{GUID: fmt.Sprintf("{39e4a257-fc4b-5f90-%04x-%012x}", i&0xffff, i), PID: pid, Image: imgs[i%len(imgs)], CommandLine: fmt.Sprintf("cmd.exe /c echo task %d", i), User: `NT AUTHORITY\SYSTEM`},
-				Parent:  source.Parent{PID: pid - 4*uint32(1+i%3)},
+				Parent:  source.Parent{PID: ppid},
 			}
 			tr.Observe(&ev)
 		}
