@@ -276,8 +276,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.res.Err != nil {
 			cmds = append(cmds, m.setFlash(flashError, "not saved: "+cell(msg.res.Err.Error())))
 		} else {
-			if msg.res.Alert.ID != "" {
-				m.list.upsert([]detect.Alert{msg.res.Alert})
+			// Take the verdict onto the alert we hold: the reply's copy may be older than
+			// a batch that already arrived (count, last seen).
+			if i, ok := m.list.byID[msg.alertID]; ok {
+				a := m.list.rows[i].a
+				a.Status, a.Reason = msg.res.Alert.Status, msg.res.Alert.Reason
+				m.list.upsert([]detect.Alert{a})
 			}
 			m.forgetHistory(msg.alertID)
 			cmds = append(cmds, m.setFlash(flashInfo, "saved: "+statusWord(&msg.res.Alert)))
