@@ -382,3 +382,12 @@ func checkEvent(t *testing.T, ev *source.Event, w want) {
 }
 
 var _ = errors.As
+
+func readTestdata(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", path))
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return data
+}

@@ -26,10 +26,13 @@ func (d *decoder) scanJSON() bool {
 	if i+3 <= len(p) && p[i] == 0xEF && p[i+1] == 0xBB && p[i+2] == 0xBF {
 		i = skipSpace(p, i+3)
 	}
-	d.format = source.FormatFlatJSON
 	keys, ok := d.topKeys(i)
 	if !ok {
+		// Blame the format the keys seen so far point to.
 		d.format = guessFormat(keys)
+		if d.err != nil {
+			d.err.Format = d.format
+		}
 		return false
 	}
 	d.format = guessFormat(keys)
