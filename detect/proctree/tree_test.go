@@ -698,3 +698,52 @@ func BenchmarkMemory1M(b *testing.B) {
 		runtime.KeepAlive(tr)
 	}
 }
+
+func TestRemoveLinkedNodes(t *testing.T) {
+	tr := New(Config{ExitedTTL: time.Minute})
+	dns := observe(t, tr, start(0, 2212, 688, dnsExe, services))
+	a := observe(t, tr, start(time.Second, 10, 2212, cmdExe, dnsExe))
+	b := observe(t, tr, start(2*time.Second, 11, 2212, whoami, dnsExe))
+	c := observe(t, tr, start(3*time.Second, 12, 2212, cmdExe, dnsExe))
+	gc := observe(t, tr, start(4*time.Second, 13, 11, cmdExe, whoami))
+	// A middle child and the parent of a live grandchild exit and age out.
+	observe(t, tr, end(5*time.Second, 11))
+	observe(t, tr, end(5*time.Second, 10))
+	observe(t, tr, start(2*time.Minute, 14, 2212, cmdExe, dnsExe))
+	if tr.lookup(a) != nil || tr.lookup(b) != nil || tr.Stats().AgedOut != 2 {
+		t.Fatalf("exited children not aged out: %+v", tr.Stats())
+	}
+	if got, want := images(tr.Snapshot(c)), []string{"0:?services.exe(688)", "1:dns.exe(2212)", "2:*cmd.exe(12)", "2:~cmd.exe(14)"}; !slices.Equal(got, want) {
+		t.Errorf("after removals = %v; want %v", got, want)
+	}
+	// The orphaned grandchild is drawn under a synthesized parent from its own event.
+	if got, want := images(tr.Snapshot(gc)), []string{"0:?whoami.exe(11)", "1:*cmd.exe(13)"}; !slices.Equal(got, want) {
+		t.Errorf("orphan = %v; want %v", got, want)
+	}
+	// PID 11 is free again: a new holder is not the orphan's parent.
+	observe(t, tr, start(3*time.Minute, 11, 2212, cmdExe, dnsExe))
+	if tr.lookup(gc).parent != nil {
+		t.Error("orphan re-linked to a later process with its parent's PID")
+	}
+	if tr.lookup(dns) == nil {
+		t.Error("live dns.exe removed")
+	}
+}
+
+func TestPIDChainAgeOut(t *testing.T) {
+	tr := New(Config{ExitedTTL: time.Minute})
+	old := observe(t, tr, start(0, 5, 0, cmdExe, ""))
+	cur := observe(t, tr, start(time.Second, 5, 0, whoami, "")) // ends the old holder
+	observe(t, tr, start(2*time.Minute, 6, 0, cmdExe, ""))      // the old one ages out from under the new
+	if tr.lookup(old) != nil || tr.lookup(cur) == nil {
+		t.Fatal("wrong holder of PID 5 removed")
+	}
+	h := tr.hosts["dc01"]
+	if n := h.byPID[5]; n == nil || n.key() != cur || n.older != nil {
+		t.Fatalf("PID chain after removal: %+v", n)
+	}
+	ev := start(3*time.Minute, 7, 5, cmdExe, "")
+	if !tr.Enrich(ev) || ev.Parent.Image != whoami {
+		t.Fatalf("Enrich after chain removal: %q", ev.Parent.Image)
+	}
+}
