@@ -1,5 +1,18 @@
 // Package proctree keeps a bounded per-host index of processes built from process
 // start and end events, and hands out value snapshots of the tree around a process.
+//
+// Linking: Sysmon events link by ProcessGuid/ParentProcessGuid; events without GUIDs
+// (4688) link by PID and time: the parent is the process that held the PID when the
+// child started (a 4689/Sysmon 5 end, or a newer start with the same PID, ends a
+// holder). A parent the tree has not seen is synthesized from the child's Parent*
+// fields and merged when its own start arrives (by GUID, or by PID if it started no
+// later than its first child). A Sysmon 1 and a 4688 of the same process (same host,
+// PID and image, starts within 2 s) are one node.
+//
+// Bounds: MaxPerHost nodes per host (the oldest exited process is evicted first, then
+// the oldest), exited processes age out ExitedTTL after their exit (event time),
+// MaxHosts hosts, ancestor chains of at most 256, MaxSnapshotNodes per snapshot, and
+// clipped field sizes. Evictions are counted in Stats.
 package proctree
 
 import "time"
