@@ -23,7 +23,7 @@ import (
 //	author, date: standard Sigma attributes
 //	logsource: {product: windows, category: process_creation}
 //	filter:
-//	    rules: [RULE ID]                # [] when the entry applies to every rule
+//	    rules: [RULE ID]                # "any" when the entry applies to every rule
 //	    selection: {Image: ..., ParentImage: ..., CommandLine: ..., User: ..., Computer: ...}
 //	    condition: not selection
 //	vigil: {id, reason, author, created, expires, hits, last_hit}   # custom attribute
@@ -106,10 +106,10 @@ func entryNode(e *AllowEntry) (*yaml.Node, error) {
 	} else {
 		desc += "; expires " + e.Expires.UTC().Format(time.RFC3339) + "."
 	}
-	rules := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	// "rules: any" is pySigma's spelling for every rule of the logsource.
+	rules := str("any")
 	if e.RuleID != "" {
-		rules.Style = 0
-		rules.Content = append(rules.Content, str(e.RuleID))
+		rules = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str(e.RuleID)}}
 	}
 	sel := &yaml.Node{Kind: yaml.MappingNode}
 	for _, f := range e.fields() {
@@ -526,15 +526,18 @@ func importFilter(n *yaml.Node, e *AllowEntry) error {
 	}
 	switch rules.Kind {
 	case yaml.ScalarNode:
-		e.RuleID = rules.Value
-	case yaml.SequenceNode:
-		if len(rules.Content) > 1 {
-			return refuse(rules, "a filter for %d rules: an allowlist entry names one rule (or none for every rule); split it", len(rules.Content))
+		if !strings.EqualFold(rules.Value, "any") {
+			e.RuleID = rules.Value
 		}
-		if len(rules.Content) == 1 {
-			if e.RuleID, err = scalar(rules.Content[0], "rule"); err != nil {
-				return err
-			}
+	case yaml.SequenceNode:
+		if len(rules.Content) != 1 {
+			return refuse(rules, "a filter for %d rules: an allowlist entry names one rule (or 'any'); split it", len(rules.Content))
+		}
+		if e.RuleID, err = scalar(rules.Content[0], "rule"); err != nil {
+			return err
+		}
+		if e.RuleID == "" {
+			return refuse(rules, "empty rule id")
 		}
 	default:
 		return refuse(rules, "rules must be a list of rule ids")

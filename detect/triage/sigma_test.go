@@ -63,7 +63,7 @@ func TestSigmaRoundTrip(t *testing.T) {
 		"condition: not selection", "category: process_creation", "product: windows",
 		`CommandLine|re|i: ^cmd /c "?C:\\backup\\run\.bat"?$`, `ParentImage: '*\dns.exe'`,
 		`User|cased: CORP\svc_backup`, `Computer: dc0?`, `Image: C:\odd\\\*name\?.exe`,
-		`CommandLine|cased: '*\\\server\share\\*'`, "- rule-only", "rules: []",
+		`CommandLine|cased: '*\\\server\share\\*'`, "- rule-only", "rules: any",
 	} {
 		if !strings.Contains(string(data), s) {
 			t.Errorf("export lacks %q:\n%s", s, data)
