@@ -146,6 +146,7 @@ func (d *Dialer) Run(ctx context.Context, out chan<- source.Event) error {
 		return fmt.Errorf("dialer %s: Run called twice", d.cfg.URL)
 	}
 	pc := &d.relay
+	defer d.pipe.startWorkers()()
 	attempt := 0
 	for {
 		conn, err := d.dial(ctx)

@@ -287,6 +287,7 @@ func trimDatagram(b []byte) []byte {
 func (l *Listener) runTCP(ctx context.Context, ln net.Listener, out chan<- source.Event) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	defer l.pipe.startWorkers()() // runs after every connection has returned
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer ln.Close()

@@ -287,3 +287,25 @@ func TestTCPQueueTimeoutDrops(t *testing.T) {
 func isReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
 }
+
+// TestReadTimeoutSteadyStream: a sender whose every read ends mid-message, but whose
+// messages each complete in time, must not be cut off by ReadTimeout.
+func TestReadTimeoutSteadyStream(t *testing.T) {
+	l, c := startListener(t, ListenConfig{URL: "tcp://127.0.0.1:0", Decode: rawDecode, ReadTimeout: 150 * time.Millisecond}, 100)
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "<13>m0-")
+	const n = 12 // 12 x 50 ms: four times the read timeout
+	for i := 1; i <= n; i++ {
+		time.Sleep(50 * time.Millisecond)
+		fmt.Fprintf(conn, "end\n<13>m%d-", i)
+	}
+	io.WriteString(conn, "end\n")
+	waitFor(t, 5*time.Second, "all messages", func() bool { return len(c.events()) == n+1 })
+	if lc := l.LastClosed(); lc != "" {
+		t.Fatalf("connection closed: %s", lc)
+	}
+}

@@ -58,16 +58,23 @@ type pipe struct {
 	queue   time.Duration // 0: never drop, block until ctx is done
 	c       *source.Counters
 	oversz  atomic.Uint64 // oversize messages, also counted in c.Skipped
+	jobs    chan *batch   // to the decode workers (startWorkers)
 	framing [3]atomic.Uint64
 }
 
-// record counts, decodes and hands over one message. It reports whether the event was
-// delivered, and never blocks longer than the queue timeout (nil timer: non-blocking).
+// record counts, decodes and hands over one message inline (the UDP path).
 func (p *pipe) record(ctx context.Context, data []byte, origin source.Origin, pc *peerCounters, out chan<- source.Event, t *time.Timer) {
 	p.c.Records.Add(1)
 	pc.records.Add(1)
 	ev := source.Event{}
-	if err := p.decode(data, origin, &ev); err != nil {
+	if p.decodeOne(data, origin, pc, &ev) {
+		p.deliver(ctx, ev, pc, out, t)
+	}
+}
+
+// decodeOne decodes into ev and counts the outcome; false means a decode error.
+func (p *pipe) decodeOne(data []byte, origin source.Origin, pc *peerCounters, ev *source.Event) bool {
+	if err := p.decode(data, origin, ev); err != nil {
 		f, msg := source.FormatUnknown, origin.Where+": "+err.Error()
 		var de *decode.Error
 		if errors.As(err, &de) {
@@ -75,15 +82,21 @@ func (p *pipe) record(ctx context.Context, data []byte, origin source.Origin, pc
 		}
 		p.c.DecodeError(f, msg)
 		pc.decodeErrors.Add(1)
-		return
+		return false
 	}
 	p.c.Event(ev.Time)
+	return true
+}
+
+// deliver hands ev over on out. With a nil timer it never blocks (UDP); otherwise it
+// waits up to the queue timeout. Either way a failed hand-off is counted as Dropped.
+func (p *pipe) deliver(ctx context.Context, ev source.Event, pc *peerCounters, out chan<- source.Event, t *time.Timer) {
 	select {
 	case out <- ev:
 		return
 	default:
 	}
-	if t == nil {
+	if t == nil || ctx.Err() != nil {
 		p.c.Dropped.Add(1)
 		pc.dropped.Add(1)
 		return
@@ -112,14 +125,43 @@ func (p *pipe) skipped(pc *peerCounters) {
 
 // serve reads framed messages from conn until it fails, the peer closes, or ctx is done.
 // It returns why the stream ended (nil for a clean close or cancellation).
+//
+// A stream is a pipeline so that decoding, the costly part, uses every core while the
+// connection's order is kept: this goroutine frames messages into batches, the pipe's
+// workers decode batches in parallel, and an emitter goroutine hands the events over in
+// batch order. At most inFlight batches per connection are between reader and emitter;
+// when out is full the emitter waits, the reader stops reading, and TCP slows the sender.
 func (p *pipe) serve(ctx context.Context, conn net.Conn, where string, pc *peerCounters, out chan<- source.Event) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	dr := &deadlineReader{conn: conn, idle: p.idle, read: p.read, c: p.c, pc: pc}
+
+	futures := make(chan *batch, inFlight)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		p.emit(ctx, futures, out)
+	}()
+	bs := newBatches(where, pc)
+	cur := bs.get()
+	flush := func() {
+		if len(cur.ends) == 0 {
+			return
+		}
+		cur.done = make(chan struct{})
+		p.jobs <- cur  // workers always finish a batch, so this cannot block forever
+		futures <- cur // the emitter always drains (dropping once ctx is done)
+		cur = bs.get()
+	}
+	defer func() {
+		flush()
+		close(futures)
+		<-emitted
+	}()
+
+	// Flush before every read: a batch never waits for bytes that may not come.
+	dr := &deadlineReader{conn: conn, idle: p.idle, read: p.read, c: p.c, pc: pc, before: flush}
 	fr := newFramer(dr, p.max)
 	dr.f = fr
-	t := time.NewTimer(time.Hour)
-	t.Stop()
 	var counted bool
 	for {
 		m, err := fr.next()
@@ -151,7 +193,12 @@ func (p *pipe) serve(ctx context.Context, conn net.Conn, where string, pc *peerC
 			p.skipped(pc)
 			continue
 		}
-		p.record(ctx, m.data, source.Origin{Feed: p.name, Where: where, Offset: m.offset}, pc, out, t)
+		p.c.Records.Add(1)
+		pc.records.Add(1)
+		cur.add(m.data, m.offset)
+		if cur.full() {
+			flush()
+		}
 	}
 }
 
@@ -164,26 +211,34 @@ type deadlineReader struct {
 	f          *framer
 	idle, read time.Duration
 	partial    bool
+	partialAt  int64 // framer offset of the partial message
 	since      time.Time
 	armed      time.Time // deadline last set; re-armed only when it moves by > 1/8
 	c          *source.Counters
 	pc         *peerCounters
+	before     func() // called before each read
 }
 
 func (d *deadlineReader) Read(b []byte) (int, error) {
+	if d.before != nil {
+		d.before()
+	}
 	now := time.Now()
 	var dl time.Time
 	if d.f != nil && d.f.pending() {
-		if !d.partial {
-			d.partial, d.since = true, now
+		// A new partial message (the framer moved on since the last one) restarts the clock.
+		if at := d.f.consumed(); !d.partial || at != d.partialAt {
+			d.partial, d.since, d.partialAt = true, now, at
 		}
 		dl = d.since.Add(d.read)
 	} else {
 		d.partial = false
 		dl = now.Add(d.idle)
 	}
-	// Setting a deadline costs a timer update; skip it while the armed one is close enough.
-	if diff := dl.Sub(d.armed); diff < 0 || diff > d.idle/8 || d.partial {
+	// Setting a deadline costs a timer update; skip it while the armed one is close enough
+	// (never later than wanted by more than slack).
+	slack := min(d.idle, d.read) / 8
+	if diff := dl.Sub(d.armed); diff < 0 || diff > slack {
 		if err := d.conn.SetReadDeadline(dl); err != nil {
 			return 0, err
 		}
