@@ -605,6 +605,9 @@ func buildMatcher(segs []seg, cased bool) valueMatcher {
 			m.glob = append(m.glob, gtok{k: s.k})
 			continue
 		}
+		if n := norm(s.s); len(n) > len(m.lit) {
+			m.lit = n
+		}
 		for _, r := range norm(s.s) {
 			m.glob = append(m.glob, gtok{k: 'l', r: r})
 		}

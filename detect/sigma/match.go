@@ -70,6 +70,7 @@ type valueMatcher struct {
 	// asciiContains: a case-insensitive contains with an ASCII needle.
 	asciiContains bool
 	glob          []gtok
+	lit           string // vGlob: its longest literal run
 	re            *regexp.Regexp
 	pfx           netip.Prefix
 	num           float64
@@ -115,6 +116,16 @@ func (m *valueMatcher) matchString(s string) bool {
 	case vAny:
 		return true
 	case vGlob:
+		// The longest literal run must occur somewhere: a cheap test before the glob.
+		if m.lit != "" {
+			if m.cased {
+				if !indexCased(s, m.lit) {
+					return false
+				}
+			} else if !containsFold(s, m.lit) {
+				return false
+			}
+		}
 		return globMatch(m.glob, s, m.cased)
 	case vRegex:
 		return m.re.MatchString(s)

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -16,6 +17,9 @@ type Set struct {
 	// Routing: each detection rule lives in exactly one bucket, chosen by its logsource.
 	procStart, procEnd, channel, anyEv bucket
 	byID                               map[uint32]*bucket
+
+	acs  []*acIndex // every substring index, numbered for scratch.needles
+	pool sync.Pool  // *scratch, so Match allocates nothing in steady state
 }
 
 // bucket holds rules that share a route; within it, rules that can only match when a
@@ -24,6 +28,7 @@ type Set struct {
 type bucket struct {
 	plain  []int32
 	groups []idxGroup
+	subs   []int // indexes into Set.acs: rules that need a substring in a field
 }
 
 type idxGroup struct {
@@ -89,8 +94,23 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 	}
 	for i, r := range s.det {
 		for _, b := range s.bucketsFor(&r.route) {
-			b.add(int32(i), r)
+			s.add(b, int32(i), r)
 		}
+	}
+	for _, a := range s.acs {
+		a.build()
+	}
+	nRules, nAC := len(s.det), len(s.acs)
+	needleWords := make([]int, nAC)
+	for k, a := range s.acs {
+		needleWords[k] = (len(a.rules) + 63) / 64
+	}
+	s.pool.New = func() any {
+		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC)}
+		for k := range sc.needles {
+			sc.needles[k] = make([]uint64, needleWords[k])
+		}
+		return sc
 	}
 	return s, refused
 }
@@ -136,24 +156,33 @@ func (s *Set) Rules() []*Rule { return s.all }
 // Match appends to dst every detection rule that matches ev and none of whose filters
 // matches, and returns it. It allocates nothing when dst has the capacity.
 func (s *Set) Match(ev *source.Event, dst []*Rule) []*Rule {
+	sc := s.pool.Get().(*scratch)
+	clear(sc.rules)
+	for _, n := range sc.needles {
+		clear(n)
+	}
 	start := len(dst)
 	switch ev.Kind {
 	case source.KindProcessStart:
-		dst = s.scan(&s.procStart, ev, dst, start)
+		dst = s.scan(&s.procStart, ev, dst, start, sc)
 	case source.KindProcessEnd:
-		dst = s.scan(&s.procEnd, ev, dst, start)
+		dst = s.scan(&s.procEnd, ev, dst, start, sc)
 	}
 	if b := s.byID[ev.EventID]; b != nil {
-		dst = s.scan(b, ev, dst, start)
+		dst = s.scan(b, ev, dst, start, sc)
 	}
-	dst = s.scan(&s.channel, ev, dst, start)
-	dst = s.scan(&s.anyEv, ev, dst, start)
+	dst = s.scan(&s.channel, ev, dst, start, sc)
+	dst = s.scan(&s.anyEv, ev, dst, start, sc)
+	s.pool.Put(sc)
 	return dst
 }
 
-func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int) []*Rule {
+func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
 	for _, i := range b.plain {
-		dst = s.try(i, ev, dst, start)
+		dst = s.try(i, ev, dst, start, sc)
+	}
+	for _, k := range b.subs {
+		dst = s.scanSub(k, ev, dst, start, sc)
 	}
 	for g := range b.groups {
 		grp := &b.groups[g]
@@ -164,18 +193,57 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int) []*Rule 
 		h, ascii := foldHash(baseName(v.s))
 		if !ascii {
 			for _, i := range grp.all {
-				dst = s.try(i, ev, dst, start)
+				dst = s.try(i, ev, dst, start, sc)
 			}
 			continue
 		}
 		for _, i := range grp.byName[h] {
-			dst = s.try(i, ev, dst, start)
+			dst = s.try(i, ev, dst, start, sc)
 		}
 	}
 	return dst
 }
 
-func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int) []*Rule {
+// scanSub runs substring index k over its field and tries the rules whose needles occur.
+func (s *Set) scanSub(k int, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
+	a := s.acs[k]
+	v, ok := a.acc.get(ev)
+	if !ok {
+		return dst
+	}
+	if v.isNum || !isASCII(v.s) {
+		// Non-ASCII runes can fold onto ASCII letters (Kelvin sign, long s): check all.
+		for _, i := range a.all {
+			dst = s.try(i, ev, dst, start, sc)
+		}
+		return dst
+	}
+	seen := sc.needles[k]
+	nc := a.nclass
+	st := int32(0)
+	str := v.s
+	for p := 0; p < len(str); p++ {
+		st = a.delta[int(st)*nc+int(a.classes[lowerASCII[str[p]]])]
+		for d := a.dict[st]; d >= 0; d = a.dictNext[d] {
+			for _, id := range a.outs[d] {
+				w, bit := id>>6, uint64(1)<<(uint(id)&63)
+				if seen[w]&bit != 0 {
+					continue
+				}
+				seen[w] |= bit
+				for _, i := range a.rules[id] {
+					dst = s.try(i, ev, dst, start, sc)
+				}
+			}
+		}
+	}
+	return dst
+}
+
+func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
+	if !sc.firstRule(i) {
+		return dst
+	}
 	r := s.det[i]
 	if !r.route.admits(ev) || !r.det.match(ev) {
 		return dst
@@ -185,21 +253,32 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int) []*Rule {
 			return dst
 		}
 	}
-	for _, x := range dst[start:] {
-		if x == r {
-			return dst // reached through two index entries
-		}
-	}
 	return append(dst, r)
 }
 
-func (b *bucket) add(i int32, r *Rule) {
-	reqs := reqCond(r.det, r.det.cond)
+func (s *Set) add(b *bucket, i int32, r *Rule) {
+	reqs, _ := reqCond(r.det, r.det.cond)
 	if reqs == nil {
 		b.plain = append(b.plain, i)
 		return
 	}
 	for _, q := range reqs {
+		if q.sub {
+			var a *acIndex
+			for _, k := range b.subs {
+				if s.acs[k].acc == q.acc {
+					a = s.acs[k]
+					break
+				}
+			}
+			if a == nil {
+				a = newACIndex(q.acc)
+				b.subs = append(b.subs, len(s.acs))
+				s.acs = append(s.acs, a)
+			}
+			a.add(q.name, i)
+			continue
+		}
 		var g *idxGroup
 		for k := range b.groups {
 			if b.groups[k].acc == q.acc {
@@ -221,72 +300,100 @@ func (b *bucket) add(i int32, r *Rule) {
 	}
 }
 
-// req says: the rule can only match when baseName(acc(ev)) equals name (folded).
-// A list of reqs is a disjunction.
+// req says what an event must have for a rule to possibly match: the base name of a
+// file-name field equals name (folded), or (sub) the field contains name (ASCII-folded).
+// A list of reqs is a disjunction; any one of them makes the rule a candidate.
 type req struct {
 	acc  accessor
 	name string
+	sub  bool
 }
 
-func reqCond(d *detection, n *cnode) []req {
+// Scores rank how selective a requirement list is (the weakest member counts): an
+// exact base name beats any substring, and longer substrings beat shorter ones.
+const scoreBaseName = 1000
+
+func score(rs []req) int {
+	best := scoreBaseName
+	for _, r := range rs {
+		if r.sub && len(r.name) < best {
+			best = len(r.name)
+		}
+	}
+	return best
+}
+
+// reqCond derives a requirement list for a condition, or nil when it has none
+// (negations, keyword searches, regexes, ...).
+func reqCond(d *detection, n *cnode) ([]req, int) {
+	pickAnd := func(cands [][]req) ([]req, int) {
+		var best []req
+		bs := -1
+		for _, c := range cands {
+			if c == nil {
+				continue
+			}
+			if sc := score(c); sc > bs {
+				best, bs = c, sc
+			}
+		}
+		return best, bs
+	}
+	union := func(cands [][]req) ([]req, int) {
+		var out []req
+		for _, c := range cands {
+			if c == nil {
+				return nil, 0
+			}
+			out = append(out, c...)
+		}
+		return out, score(out)
+	}
+	var cands [][]req
 	switch n.op {
 	case cSel:
-		return reqSel(&d.sels[n.sel])
-	case cAnd:
+		r := reqSel(&d.sels[n.sel])
+		return r, score(r)
+	case cAnd, cOr:
 		for _, k := range n.kids {
-			if r := reqCond(d, k); r != nil {
-				return r
-			}
+			r, _ := reqCond(d, k)
+			cands = append(cands, r)
 		}
-	case cAllOf:
+	case cAllOf, cOneOf:
 		for _, i := range n.sels {
-			if r := reqSel(&d.sels[i]); r != nil {
-				return r
-			}
+			cands = append(cands, reqSel(&d.sels[i]))
 		}
-	case cOr:
-		var out []req
-		for _, k := range n.kids {
-			r := reqCond(d, k)
-			if r == nil {
-				return nil
-			}
-			out = append(out, r...)
-		}
-		return out
-	case cOneOf:
-		var out []req
-		for _, i := range n.sels {
-			r := reqSel(&d.sels[i])
-			if r == nil {
-				return nil
-			}
-			out = append(out, r...)
-		}
-		return out
+	default:
+		return nil, 0
 	}
-	return nil
+	if n.op == cAnd || n.op == cAllOf {
+		return pickAnd(cands)
+	}
+	return union(cands)
 }
 
 func reqSel(sel *selection) []req {
 	var out []req
 	for _, alt := range sel.alts {
-		var got []req
+		var best []req
+		bs := -1
 		for i := range alt {
-			if got = reqField(&alt[i]); got != nil {
-				break
+			if r := reqField(&alt[i]); r != nil {
+				if sc := score(r); sc > bs {
+					best, bs = r, sc
+				}
 			}
 		}
-		if got == nil {
+		if best == nil {
 			return nil
 		}
-		out = append(out, got...)
+		out = append(out, best...)
 	}
 	return out
 }
 
-// ASCII-only names are indexable: the fold hash covers ASCII case only, and a needle
-// with non-ASCII letters could fold-match differently spelt bytes.
+// indexName is the base name an equality or backslash-suffix needle requires.
+// ASCII-only names are indexable: the fold hash covers ASCII case only.
 func indexName(m *valueMatcher) (string, bool) {
 	if m.op != vEq && !(m.op == vSuffix && len(m.s) > 1 && m.s[0] == '\\') {
 		return "", false
@@ -301,28 +408,68 @@ func indexName(m *valueMatcher) (string, bool) {
 	return name, true
 }
 
-func reqField(f *fieldMatcher) []req {
-	switch f.acc.kind {
-	case accImage, accParentImage, accOriginalFileName:
+// subName is the substring a literal matcher requires of the value, if it is ASCII.
+func subName(m *valueMatcher) (string, bool) {
+	n := m.s
+	switch m.op {
+	case vEq, vPrefix, vSuffix, vContains:
+	case vGlob:
+		n = m.lit
 	default:
+		return "", false
+	}
+	if m.bare {
+		n = n[1:] // the bare file name matches without the backslash
+	}
+	if n == "" || !isASCII(n) {
+		return "", false
+	}
+	return n, true
+}
+
+func reqField(f *fieldMatcher) []req {
+	if f.acc.kind == accKeywords || f.neq || len(f.vals) == 0 {
 		return nil
 	}
-	if f.neq || len(f.vals) == 0 {
-		return nil
-	}
+	fileName := f.acc.kind == accImage || f.acc.kind == accParentImage || f.acc.kind == accOriginalFileName
 	if f.all {
-		if name, ok := indexName(&f.vals[0]); ok {
-			return []req{{acc: f.acc, name: name}}
+		// Every value must match: the most selective single value is a requirement.
+		var best []req
+		bs := -1
+		for i := range f.vals {
+			var r []req
+			if name, ok := indexName(&f.vals[i]); ok && fileName {
+				r = []req{{acc: f.acc, name: name}}
+			} else if name, ok := subName(&f.vals[i]); ok {
+				r = []req{{acc: f.acc, name: name, sub: true}}
+			}
+			if r != nil && score(r) > bs {
+				best, bs = r, score(r)
+			}
 		}
-		return nil
+		return best
+	}
+	if fileName {
+		out := make([]req, 0, len(f.vals))
+		for i := range f.vals {
+			name, ok := indexName(&f.vals[i])
+			if !ok {
+				out = nil
+				break
+			}
+			out = append(out, req{acc: f.acc, name: name})
+		}
+		if out != nil {
+			return out
+		}
 	}
 	out := make([]req, 0, len(f.vals))
 	for i := range f.vals {
-		name, ok := indexName(&f.vals[i])
+		name, ok := subName(&f.vals[i])
 		if !ok {
 			return nil
 		}
-		out = append(out, req{acc: f.acc, name: name})
+		out = append(out, req{acc: f.acc, name: name, sub: true})
 	}
 	return out
 }
