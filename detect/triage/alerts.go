@@ -169,12 +169,26 @@ func (s *Store) ListAlerts(ctx context.Context, f AlertFilter) ([]AlertRecord, e
 	return out, nil
 }
 
+// ErrInvalid is wrapped by every error about bad input (an unknown status or reason, a
+// forbidden transition, an incomplete allowlist entry), as opposed to a store failure:
+// errors.Is(err, ErrInvalid) tells a CLI to exit 2, not 1.
+var ErrInvalid = errors.New("invalid triage input")
+
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
+
 func validStatus(st Status) error {
 	switch st {
 	case StatusOpen, StatusAcknowledged, StatusClosed:
 		return nil
 	}
-	return fmt.Errorf("unknown status %q (want open, acknowledged or closed)", string(st))
+	return invalidf("unknown status %q (want open, acknowledged or closed)", string(st))
 }
 
 func validReason(r Reason) error {
@@ -182,7 +196,7 @@ func validReason(r Reason) error {
 	case ReasonNone, ReasonTruePositive, ReasonFalsePositive, ReasonBenignPositive, ReasonDuplicate, ReasonOther:
 		return nil
 	}
-	return fmt.Errorf("unknown reason %q (want true_positive, false_positive, benign_positive, duplicate or other)", string(r))
+	return invalidf("unknown reason %q (want true_positive, false_positive, benign_positive, duplicate or other)", string(r))
 }
 
 // ParseStatus reads a status name.
@@ -208,16 +222,16 @@ func CheckTransition(from, to Status, reason Reason) error {
 		return err
 	}
 	if to == StatusClosed && reason == ReasonNone {
-		return errors.New("closing an alert needs a reason (true_positive, false_positive, benign_positive, duplicate or other)")
+		return invalidf("closing an alert needs a reason (true_positive, false_positive, benign_positive, duplicate or other)")
 	}
 	if to != StatusClosed && reason != ReasonNone {
-		return fmt.Errorf("a reason is only given when closing, not for %s", to)
+		return invalidf("a reason is only given when closing, not for %s", to)
 	}
 	if from == to {
-		return fmt.Errorf("alert is already %s", from)
+		return invalidf("alert is already %s", from)
 	}
 	if from == StatusClosed && to == StatusAcknowledged {
-		return errors.New("a closed alert cannot be acknowledged; reopen it first")
+		return invalidf("a closed alert cannot be acknowledged; reopen it first")
 	}
 	return nil
 }
@@ -226,7 +240,7 @@ func CheckTransition(from, to Status, reason Reason) error {
 // returns only after the commit, so a returned Audit is durable.
 func (s *Store) SetStatus(ctx context.Context, id string, to Status, reason Reason, note string) (Audit, error) {
 	if len(note) > MaxNoteLen {
-		return Audit{}, fmt.Errorf("set status of alert %q: note is %d bytes, over the %d limit", id, len(note), MaxNoteLen)
+		return Audit{}, fmt.Errorf("set status of alert %q: %w", id, invalidf("note is %d bytes, over the %d limit", len(note), MaxNoteLen))
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

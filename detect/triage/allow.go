@@ -34,15 +34,18 @@ func NewAllowID(now time.Time) string {
 // validateEntry checks e before it is stored.
 func validateEntry(e *AllowEntry) error {
 	if !e.hasCondition() {
-		return errors.New("an allowlist entry needs a rule or at least one condition")
+		return invalidf("an allowlist entry needs a rule or at least one condition")
 	}
 	if strings.TrimSpace(e.Reason) == "" {
-		return errors.New("an allowlist entry needs a reason")
+		return invalidf("an allowlist entry needs a reason")
 	}
 	if len(e.Reason) > MaxReasonLen || len(e.Author) > MaxReasonLen || len(e.RuleID) > MaxPatternLen || len(e.ID) > 128 {
-		return fmt.Errorf("an allowlist entry's id, rule, reason or author is over the size limit")
+		return invalidf("an allowlist entry's id, rule, reason or author is over the size limit")
 	}
-	return compileEntry(e)
+	if err := compileEntry(e); err != nil {
+		return &invalidError{err.Error()}
+	}
+	return nil
 }
 
 func patternText(p *Pattern) sql.NullString {
@@ -58,7 +61,7 @@ func patternText(p *Pattern) sql.NullString {
 // record. It returns the stored entry and how many alerts it closed.
 func (s *Store) AddAllow(ctx context.Context, e AllowEntry, closeMatching bool, closeReason Reason) (AllowEntry, int, error) {
 	if closeMatching && closeReason != ReasonFalsePositive && closeReason != ReasonBenignPositive {
-		return AllowEntry{}, 0, fmt.Errorf("add allowlist entry: close reason %q must be false_positive or benign_positive", string(closeReason))
+		return AllowEntry{}, 0, invalidf("add allowlist entry: close reason %q must be false_positive or benign_positive", string(closeReason))
 	}
 	now := s.now().UTC()
 	if e.ID == "" {
@@ -107,7 +110,7 @@ func insertEntry(ctx context.Context, tx *sql.Tx, e *AllowEntry) error {
 		patternText(e.User), patternText(e.Host), toNanos(e.Expires), e.Reason, e.Author,
 		toNanos(e.Created), e.Hits, toNanos(e.LastHit))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return fmt.Errorf("an entry with id %s already exists", e.ID)
+		return invalidf("an entry with id %s already exists", e.ID)
 	}
 	return err
 }
@@ -235,4 +238,48 @@ func (s *Store) RecordHits(ctx context.Context, hits map[string]int, at time.Tim
 		return fmt.Errorf("record allowlist hits in %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// ImportAllow stores entries (from ImportSigma) in one transaction: all or nothing.
+// Entries whose id is already in the store are skipped and counted, so importing the
+// same file twice changes nothing.
+func (s *Store) ImportAllow(ctx context.Context, entries []AllowEntry) (added, skipped int, err error) {
+	now := s.now().UTC()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("import allowlist into %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	for i := range entries {
+		e := entries[i]
+		if e.ID == "" {
+			e.ID = NewAllowID(now)
+		}
+		if e.Created.IsZero() {
+			e.Created = now
+		}
+		if e.Author == "" {
+			e.Author = s.who
+		}
+		if err := validateEntry(&e); err != nil {
+			return 0, 0, fmt.Errorf("import allowlist entry %d (%s): %w", i+1, e.ID, err)
+		}
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM allowlist WHERE id = ?", e.ID).Scan(&one)
+		if err == nil {
+			skipped++
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, fmt.Errorf("import allowlist into %s: %w", s.path, err)
+		}
+		if err := insertEntry(ctx, tx, &e); err != nil {
+			return 0, 0, fmt.Errorf("import allowlist entry %s into %s: %w", e.ID, s.path, err)
+		}
+		added++
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("import allowlist into %s: %w", s.path, err)
+	}
+	return added, skipped, nil
 }

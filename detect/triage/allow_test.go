@@ -291,3 +291,31 @@ func TestAddAllowClosesMatching(t *testing.T) {
 		t.Errorf("second RemoveAllow = %v, want ErrNotFound", err)
 	}
 }
+
+func TestImportAllowIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	data, err := ExportSigma(sampleEntries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := ImportSigma(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round, want := range [][2]int{{3, 0}, {0, 3}} {
+		added, skipped, err := s.ImportAllow(ctx, entries)
+		if err != nil || added != want[0] || skipped != want[1] {
+			t.Errorf("round %d: ImportAllow = %d added, %d skipped, %v; want %v", round, added, skipped, err, want)
+		}
+	}
+	bad := append(entries[:1:1], AllowEntry{ID: "al-bad", Reason: "no condition"})
+	bad[0].ID = "al-new"
+	if _, _, err := s.ImportAllow(ctx, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ImportAllow with an invalid entry = %v, want ErrInvalid", err)
+	}
+	list, _ := s.Allowlist(ctx)
+	if len(list) != 3 {
+		t.Errorf("after a refused import the allowlist has %d entries, want 3 (all or nothing)", len(list))
+	}
+}

@@ -293,8 +293,8 @@ func TestSetStatusTransitions(t *testing.T) {
 	for _, st := range steps {
 		au, err := s.SetStatus(ctx, "a1", st.to, st.reason, "n:"+string(st.to))
 		if st.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), st.wantErr) {
-				t.Errorf("%s -> %s (%q): err %v, want %q", from, st.to, st.reason, err, st.wantErr)
+			if err == nil || !strings.Contains(err.Error(), st.wantErr) || !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s -> %s (%q): err %v, want %q wrapping ErrInvalid", from, st.to, st.reason, err, st.wantErr)
 			}
 			continue
 		}
