@@ -48,12 +48,12 @@ type alertList struct {
 	height int // visible rows
 	width  int
 
-	selected       string
-	filter         string // lower-cased
-	open, suppressed int // maintained on every change so View never counts
-	showClosed     bool
-	showSuppressed bool
-	sort           sortKey
+	selected         string
+	filter           string // lower-cased
+	open, suppressed int    // maintained on every change so View never counts
+	showClosed       bool
+	showSuppressed   bool
+	sort             sortKey
 }
 
 func newAlertList(st *theme.Styles) alertList {

@@ -110,7 +110,6 @@ type Model struct {
 
 	stats      detect.Stats
 	feeds      []feedView
-	lastPoll   time.Time
 	flash      flash
 	engineDone bool
 
@@ -262,12 +261,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, waitBatch(m.cfg.Batches))
 		}
 	case feedsMsg:
-		dt := time.Duration(0)
-		if !m.lastPoll.IsZero() {
-			dt = msg.at.Sub(m.lastPoll)
-		}
-		m.feeds = nextFeeds(m.feeds, msg.statuses, dt)
-		m.lastPoll = msg.at
+		m.feeds = nextFeeds(m.feeds, msg.statuses, msg.at)
 		cmds = append(cmds, pollFeeds(m.cfg.Feeds))
 	case verdictSavedMsg:
 		if r, ok := m.list.byID[msg.alertID]; ok {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -379,6 +380,16 @@ func TestBatchAndFeeds(t *testing.T) {
 	m = update(t, m, feedsMsg{at: t0.Add(500e6), statuses: []source.Status{{Name: "f", Decoded: 150}}})
 	if m.feeds[0].rate != 100 {
 		t.Errorf("rate %v, want 100 ev/s", m.feeds[0].rate)
+	}
+	m = update(t, m, feedsMsg{at: t0.Add(1000e6), statuses: []source.Status{{Name: "f", Decoded: 150}}})
+	if m.feeds[0].rate != 50 {
+		t.Errorf("rate over the window %v, want 50 ev/s", m.feeds[0].rate)
+	}
+	for i := 3; i < 30; i++ {
+		m = update(t, m, feedsMsg{at: t0.Add(time.Duration(i) * 500e6), statuses: []source.Status{{Name: "f", Decoded: 150}}})
+	}
+	if m.feeds[0].rate != 0 || len(m.feeds[0].samples) != rateWindow {
+		t.Errorf("idle feed: rate %v, %d samples", m.feeds[0].rate, len(m.feeds[0].samples))
 	}
 }
 

@@ -14,19 +14,39 @@ import (
 
 // feedView is one feed in the status bar, with its rate from successive polls.
 type feedView struct {
-	st   source.Status
-	rate float64 // decoded events per second
+	st      source.Status
+	rate    float64 // decoded events per second over the sample window
+	samples []rateSample
 }
 
-// nextFeeds computes rates from the previous poll (dt apart) and the new statuses.
-func nextFeeds(prev []feedView, statuses []source.Status, dt time.Duration) []feedView {
+// rateSample is one poll's decoded counter.
+type rateSample struct {
+	at      time.Time
+	decoded uint64
+}
+
+// rateWindow is how many polls the rate spans (5 s at 500 ms): a feed at a few events
+// per second would read 0 half the time over a single interval.
+const rateWindow = 10
+
+// nextFeeds appends the new statuses to each feed's samples and computes its rate over
+// the window. A feed whose counter went backwards (restarted) starts over.
+func nextFeeds(prev []feedView, statuses []source.Status, at time.Time) []feedView {
 	out := make([]feedView, len(statuses))
 	for i, s := range statuses {
 		out[i].st = s
 		for _, p := range prev {
-			if p.st.Name == s.Name && dt > 0 && s.Decoded >= p.st.Decoded {
-				out[i].rate = float64(s.Decoded-p.st.Decoded) / dt.Seconds()
+			if p.st.Name == s.Name && s.Decoded >= p.st.Decoded {
+				out[i].samples = p.samples
 			}
+		}
+		smp := append(out[i].samples, rateSample{at: at, decoded: s.Decoded})
+		if len(smp) > rateWindow {
+			smp = append(smp[:0:0], smp[len(smp)-rateWindow:]...)
+		}
+		out[i].samples = smp
+		if first := smp[0]; len(smp) > 1 && at.After(first.at) {
+			out[i].rate = float64(s.Decoded-first.decoded) / at.Sub(first.at).Seconds()
 		}
 	}
 	return out
