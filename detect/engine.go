@@ -1,0 +1,496 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-soc/vigil/detect/proctree"
+	"github.com/vigil-soc/vigil/detect/sigma"
+	"github.com/vigil-soc/vigil/detect/triage"
+	"github.com/vigil-soc/vigil/source"
+)
+
+// Defaults for a zero Config.
+const (
+	DefaultGroupWindow       = time.Hour
+	DefaultMaxAlertsInMemory = 100_000
+	DefaultFlushInterval     = 75 * time.Millisecond
+)
+
+// Config is what NewEngine needs. Rules is required; everything else has a default.
+type Config struct {
+	Rules *sigma.Set
+	// Store persists alerts and holds the allowlist; nil keeps everything in memory.
+	Store *triage.Store
+	// Clock decides allowlist expiry and stamps events without a time; nil: wall clock.
+	Clock Clock
+	Tree  proctree.Config
+	// GroupWindow: identical repeats whose event time is within this of the alert's last
+	// sighting bump its count instead of raising a new alert. Default 1 h.
+	GroupWindow time.Duration
+	// MaxAlertsInMemory bounds the alerts kept in memory (closed ones leave first; all of
+	// them stay in the store). Default 100k.
+	MaxAlertsInMemory int
+	// FlushInterval is how often Run emits a Batch and writes to the store. Default 75 ms.
+	FlushInterval time.Duration
+	// RulesRefused is reported in Stats (the engine never sees refused rules itself).
+	RulesRefused int
+}
+
+// ErrNoStore is returned by commands that need the triage store when the engine has none.
+var ErrNoStore = errors.New("no triage store")
+
+// ErrUnknownAlert is returned by SetStatus for an alert id the engine does not know.
+var ErrUnknownAlert = errors.New("unknown alert")
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// groupKey is what makes two matches "identical repeats".
+type groupKey struct {
+	rule, host, image, commandLine, parentImage string
+}
+
+// alertState is the engine's copy of an alert plus its bookkeeping.
+type alertState struct {
+	Alert
+	key     groupKey
+	seq     uint64 // creation order, for eviction
+	watched bool
+	dirty   bool // changed since the last batch
+	persist bool // changed since the last store write
+	stored  int  // Count as of the last store write: the store adds counts, so send deltas
+	origin  string
+}
+
+// Engine runs events through the process tree, the rules and the allowlist, groups the
+// matches into alerts and persists them. It is owned by one goroutine: either the caller
+// of Process, or Run.
+type Engine struct {
+	rules        *sigma.Set
+	store        *triage.Store
+	clock        Clock
+	tree         *proctree.Tree
+	window       time.Duration
+	maxAlerts    int
+	flushEvery   time.Duration
+	rulesLoaded  int
+	rulesRefused int
+
+	allow []triage.AllowEntry
+	// hits not yet written to the store, by allowlist entry id.
+	hits      map[string]int
+	lastFlush time.Time
+
+	alerts  map[string]*alertState
+	groups  map[groupKey]*alertState
+	order   []*alertState // creation order; evicted entries are nil'd and compacted
+	seq     uint64
+	open    int
+	pending []*alertState // changed since the last store write
+	dirty   []*alertState // changed since the last batch
+	// dirtyHosts marks hosts whose watched trees changed since the last batch.
+	dirtyHosts map[string]struct{}
+
+	matched []*sigma.Rule // scratch for Set.Match
+	records []triage.AlertRecord
+
+	stats Stats
+	sent  Stats // stats as of the last batch
+}
+
+// NewEngine builds an engine. With a store it loads the allowlist now; the engine keeps
+// it in memory and writes its hit counts back periodically.
+func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Rules == nil {
+		return nil, errors.New("detect: new engine: no rule set")
+	}
+	e := &Engine{
+		rules:        cfg.Rules,
+		store:        cfg.Store,
+		clock:        cfg.Clock,
+		tree:         proctree.New(cfg.Tree),
+		window:       cfg.GroupWindow,
+		maxAlerts:    cfg.MaxAlertsInMemory,
+		flushEvery:   cfg.FlushInterval,
+		rulesRefused: cfg.RulesRefused,
+		hits:         make(map[string]int),
+		alerts:       make(map[string]*alertState),
+		groups:       make(map[groupKey]*alertState),
+		dirtyHosts:   make(map[string]struct{}),
+		matched:      make([]*sigma.Rule, 0, 8),
+	}
+	if e.clock == nil {
+		e.clock = wallClock{}
+	}
+	if e.window <= 0 {
+		e.window = DefaultGroupWindow
+	}
+	if e.maxAlerts <= 0 {
+		e.maxAlerts = DefaultMaxAlertsInMemory
+	}
+	if e.flushEvery <= 0 {
+		e.flushEvery = DefaultFlushInterval
+	}
+	for _, r := range cfg.Rules.Rules() {
+		if !r.IsFilter {
+			e.rulesLoaded++
+		}
+	}
+	if e.store != nil {
+		entries, err := e.store.Allowlist(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("detect: new engine: load allowlist: %w", err)
+		}
+		e.allow = entries
+	}
+	e.lastFlush = e.clock.Now()
+	return e, nil
+}
+
+// Stats returns the counters as they stand.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	ts := e.tree.Stats()
+	s.TreeNodes = ts.Nodes
+	s.TreeEvicted = ts.Evicted
+	s.OpenAlerts = e.open
+	s.RulesLoaded = e.rulesLoaded
+	s.RulesRefused = e.rulesRefused
+	return s
+}
+
+// Process runs one event through the tree, the rules, the allowlist and the store, and
+// appends to dst one Alert per rule that matched ev: a new alert, or the existing one it
+// was grouped into (with the bumped count). The event may have its parent filled from
+// the tree (ParentFromTree). The engine copies what it keeps, so the caller may reuse ev.
+// With a store, the touched alerts are written before Process returns; a store error is
+// counted, returned, and the alerts are still appended (they stay pending for the next
+// write).
+func (e *Engine) Process(ctx context.Context, ev *source.Event, dst []Alert) ([]Alert, error) {
+	n := len(dst)
+	dst = e.process(ev, dst)
+	if len(dst) == n && !e.hitsDue() {
+		return dst, nil
+	}
+	return dst, e.persist(ctx, false)
+}
+
+// Flush writes pending alerts and allowlist hit counts to the store now. Call it after
+// the last Process.
+func (e *Engine) Flush(ctx context.Context) error {
+	return e.persist(ctx, true)
+}
+
+// process is Process without the store: the deterministic core shared with Run.
+func (e *Engine) process(ev *source.Event, dst []Alert) []Alert {
+	e.stats.Events++
+	if ev.IsProcessStart() {
+		e.stats.ProcessStarts++
+	}
+	if e.tree.Enrich(ev) {
+		ev.ParentFromTree = true
+	}
+	key, watched := e.tree.Observe(ev)
+	if watched {
+		e.dirtyHosts[key.Host] = struct{}{}
+	}
+	e.matched = e.rules.Match(ev, e.matched[:0])
+	if len(e.matched) == 0 {
+		return dst
+	}
+	at := ev.Time
+	if at.IsZero() {
+		at = e.clock.Now()
+	}
+	for _, r := range e.matched {
+		e.stats.Matches++
+		a := e.match(r, ev, key, at)
+		dst = append(dst, a.Alert)
+	}
+	return dst
+}
+
+// match groups one (event, rule) match into an alert, creating it if needed.
+func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at time.Time) *alertState {
+	gk := groupKey{
+		rule:        ruleKey(r),
+		host:        ev.Host,
+		image:       ev.Process.Image,
+		commandLine: ev.Process.CommandLine,
+		parentImage: ev.Parent.Image,
+	}
+	if a, ok := e.groups[gk]; ok && a.Status != triage.StatusClosed && withinWindow(a.LastSeen, at, e.window) {
+		a.Count++
+		if at.After(a.LastSeen) {
+			a.LastSeen = at
+		}
+		e.stats.Grouped++
+		e.touch(a)
+		return a
+	}
+	e.seq++
+	a := &alertState{
+		Alert: Alert{
+			ID:             alertID(gk, at),
+			Rule:           r,
+			Event:          cloneEvent(ev),
+			Host:           ev.Host,
+			TreeKey:        key,
+			FirstSeen:      at,
+			LastSeen:       at,
+			Count:          1,
+			Status:         triage.StatusOpen,
+			ParentFromTree: ev.ParentFromTree,
+		},
+		key:    gk,
+		seq:    e.seq,
+		origin: ev.Origin.Feed + " " + ev.Origin.String(),
+	}
+	if prev, ok := e.alerts[a.ID]; ok {
+		// The same id means the same rule, process and first sighting: hunting the same
+		// record twice. Keep one alert.
+		prev.Count++
+		e.stats.Grouped++
+		e.touch(prev)
+		return prev
+	}
+	now := e.clock.Now()
+	for i := range e.allow {
+		ent := &e.allow[i]
+		if ent.Matches(r.ID, ev, now) {
+			a.Suppressed = true
+			a.AllowlistID = ent.ID
+			ent.Hits++
+			ent.LastHit = now
+			e.hits[ent.ID]++
+			break
+		}
+	}
+	e.stats.Alerts++
+	if a.Suppressed {
+		e.stats.Suppressed++
+	} else {
+		e.open++
+		e.tree.Watch(key)
+		a.watched = true
+	}
+	e.alerts[a.ID] = a
+	e.groups[gk] = a
+	e.order = append(e.order, a)
+	e.touch(a)
+	e.evict()
+	return a
+}
+
+// touch queues a for the next store write and the next batch.
+func (e *Engine) touch(a *alertState) {
+	if !a.persist {
+		a.persist = true
+		e.pending = append(e.pending, a)
+	}
+	if !a.dirty {
+		a.dirty = true
+		e.dirty = append(e.dirty, a)
+	}
+}
+
+// withinWindow reports whether at is a repeat of a sighting at last: events may arrive a
+// little out of order, so the window applies in both directions.
+func withinWindow(last, at time.Time, window time.Duration) bool {
+	d := at.Sub(last)
+	if d < 0 {
+		d = -d
+	}
+	return d <= window
+}
+
+func ruleKey(r *sigma.Rule) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Title
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// alertID is deterministic so that hunting the same data twice gives the same ids: a
+// hash of what groups the alert plus its first sighting, 80 bits in 16 base32 letters.
+func alertID(k groupKey, first time.Time) string {
+	h := sha256.New()
+	for _, s := range [...]string{k.rule, k.host, k.image, k.commandLine, k.parentImage} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], uint64(first.UnixNano()))
+	h.Write(t[:])
+	var sum [sha256.Size]byte
+	return idEncoding.EncodeToString(h.Sum(sum[:0])[:10])
+}
+
+// cloneEvent copies the parts of ev a caller may reuse (Fields and Raw), so the alert
+// owns its event.
+func cloneEvent(ev *source.Event) source.Event {
+	c := *ev
+	c.Fields = append([]source.Field(nil), ev.Fields...)
+	c.Raw = append([]byte(nil), ev.Raw...)
+	return c
+}
+
+// evict drops the oldest alerts from memory once there are more than maxAlerts: closed
+// ones first, then suppressed, then the oldest of the rest. It evicts a tenth of the cap
+// at a time so the scan is amortised.
+func (e *Engine) evict() {
+	if len(e.alerts) <= e.maxAlerts {
+		return
+	}
+	target := e.maxAlerts - e.maxAlerts/10
+	if target < 1 {
+		target = e.maxAlerts
+	}
+	excess := len(e.alerts) - target
+	for pass := 0; pass < 3 && excess > 0; pass++ {
+		for i, a := range e.order {
+			if excess == 0 {
+				break
+			}
+			if a == nil || a.persist {
+				continue // not yet in the store: keep it until written
+			}
+			switch pass {
+			case 0:
+				if a.Status != triage.StatusClosed {
+					continue
+				}
+			case 1:
+				if !a.Suppressed {
+					continue
+				}
+			}
+			e.drop(a)
+			e.order[i] = nil
+			excess--
+		}
+	}
+	kept := e.order[:0]
+	for _, a := range e.order {
+		if a != nil {
+			kept = append(kept, a)
+		}
+	}
+	clear(e.order[len(kept):])
+	e.order = kept
+}
+
+func (e *Engine) drop(a *alertState) {
+	delete(e.alerts, a.ID)
+	if e.groups[a.key] == a {
+		delete(e.groups, a.key)
+	}
+	if a.watched {
+		e.tree.Unwatch(a.TreeKey)
+		a.watched = false
+	}
+	if isOpen(a) {
+		e.open--
+	}
+}
+
+// isOpen: open and acknowledged alerts both still need the analyst; suppressed ones do not.
+func isOpen(a *alertState) bool {
+	return a.Status != triage.StatusClosed && !a.Suppressed
+}
+
+// hitsDue reports whether allowlist hits wait and the flush interval has passed.
+func (e *Engine) hitsDue() bool {
+	return len(e.hits) > 0 && e.clock.Now().Sub(e.lastFlush) >= e.flushEvery
+}
+
+// persist writes pending alerts (one transaction) and, when due or forced, allowlist hits.
+// Without a store it only clears the queues. On error the pending alerts stay queued.
+func (e *Engine) persist(ctx context.Context, forceHits bool) error {
+	if e.store == nil {
+		for _, a := range e.pending {
+			a.persist = false
+		}
+		e.pending = e.pending[:0]
+		clear(e.hits)
+		return nil
+	}
+	var errs []error
+	if len(e.pending) > 0 {
+		e.records = e.records[:0]
+		for _, a := range e.pending {
+			e.records = append(e.records, record(a, a.Count-a.stored))
+		}
+		if err := e.store.UpsertAlerts(ctx, e.records); err != nil {
+			e.stats.StoreErrors++
+			errs = append(errs, fmt.Errorf("detect: store %d alerts: %w", len(e.records), err))
+		} else {
+			for _, a := range e.pending {
+				a.persist = false
+				a.stored = a.Count
+			}
+			clear(e.pending)
+			e.pending = e.pending[:0]
+		}
+		clear(e.records)
+	}
+	if len(e.hits) > 0 && (forceHits || e.hitsDue()) {
+		now := e.clock.Now()
+		if err := e.store.RecordHits(ctx, e.hits, now); err != nil {
+			e.stats.StoreErrors++
+			errs = append(errs, fmt.Errorf("detect: record allowlist hits: %w", err))
+		} else {
+			clear(e.hits)
+			e.lastFlush = now
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// record converts an alert into the store's shape, with the repeats not yet stored as
+// its count (the store adds them to what it has).
+func record(a *alertState, count int) triage.AlertRecord {
+	ev := &a.Event
+	level := ""
+	name := ""
+	if a.Rule != nil {
+		level = a.Rule.Level
+		name = a.Rule.Title
+	}
+	return triage.AlertRecord{
+		ID:                a.ID,
+		RuleID:            a.key.rule,
+		RuleName:          name,
+		Level:             level,
+		Host:              a.Host,
+		User:              ev.Process.User,
+		Image:             ev.Process.Image,
+		ParentImage:       ev.Parent.Image,
+		CommandLine:       ev.Process.CommandLine,
+		ParentCommandLine: ev.Parent.CommandLine,
+		PID:               ev.Process.PID,
+		ParentPID:         ev.Parent.PID,
+		EventID:           ev.EventID,
+		Origin:            a.origin,
+		FirstSeen:         a.FirstSeen,
+		LastSeen:          a.LastSeen,
+		Count:             count,
+		Status:            a.Status,
+		Reason:            a.Reason,
+		Suppressed:        a.Suppressed,
+		AllowlistID:       a.AllowlistID,
+		ParentFromTree:    a.ParentFromTree,
+		Raw:               ev.Raw,
+	}
+}
