@@ -129,38 +129,35 @@ func splitPort(t *testing.T, addr string) (host, port string) {
 	return addr[:i], addr[i+1:]
 }
 
-// rsyslogConf is the relay configuration the tests run and docs/sources.md shows: imfile
-// reads a file of events, omfwd forwards each line to vigil. tlsFiles (ca, cert, key)
-// switch the forwarder to TLS with x509/name verification of vigil's certificate.
-func rsyslogConf(dir, eventsFile, port, template, framing string, tlsFiles []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `global(workDirectory=%q maxMessageSize="64k"
-       parser.escapeControlCharactersOnReceive="off"`, filepath.Join(dir, "work"))
-	if tlsFiles != nil {
-		fmt.Fprintf(&b, `
-       defaultNetstreamDriver="gtls"
-       defaultNetstreamDriverCAFile=%q
-       defaultNetstreamDriverCertFile=%q
-       defaultNetstreamDriverKeyFile=%q`, tlsFiles[0], tlsFiles[1], tlsFiles[2])
+// docSnippet returns the code block after "<!-- snippet: NAME -->" in docs/sources.md, so
+// the tests run exactly what the documentation tells users to configure.
+func docSnippet(t *testing.T, name string) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "sources.md"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	b.WriteString(")\n")
-	fmt.Fprintf(&b, `module(load="imfile" mode="polling" pollingInterval="1")
-input(type="imfile" file=%q tag="sysmon:" severity="info" facility="local0")
-
-# The raw event line, nothing in front of it: vigil sniffs the JSON itself.
-template(name="vigil_raw" type="string" string="%%msg%%\n")
-
-action(type="omfwd" target="127.0.0.1" port=%q protocol="tcp"
-       template=%q tcp_framing=%q`, eventsFile, port, template, framing)
-	if tlsFiles != nil {
-		b.WriteString(`
-       streamDriver="gtls" streamDriverMode="1"
-       streamDriverAuthMode="x509/name" streamDriverPermittedPeers="localhost"`)
+	_, rest, ok := strings.Cut(string(doc), "<!-- snippet: "+name+" -->\n```\n")
+	if !ok {
+		t.Fatalf("docs/sources.md has no snippet %q", name)
 	}
-	b.WriteString(`
-       action.resumeRetryCount="-1" action.resumeInterval="1")
-`)
-	return b.String()
+	body, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatalf("docs/sources.md: snippet %q is not closed", name)
+	}
+	return body
+}
+
+// localize points a documented rsyslog configuration at the test's files and port.
+func localize(t *testing.T, conf string, repl ...string) string {
+	t.Helper()
+	for i := 0; i < len(repl); i += 2 {
+		if !strings.Contains(conf, repl[i]) {
+			t.Fatalf("documented configuration lacks %q", repl[i])
+		}
+		conf = strings.ReplaceAll(conf, repl[i], repl[i+1])
+	}
+	return conf
 }
 
 // startRsyslog runs rsyslogd in the foreground with conf and stops it at test end.
@@ -201,29 +198,32 @@ func startRsyslog(t *testing.T, dir, conf string) {
 
 func TestRsyslogRelay(t *testing.T) {
 	recs := readRecords(t, "otrf-cobaltstrike.ndjson")
+	const (
+		rfc5424 = `template="RSYSLOG_SyslogProtocol23Format" tcp_framing="octet-counted"`
+		bare    = `template="vigil_raw" tcp_framing="traditional"`
+	)
 	tests := []struct {
 		name      string
-		tls       bool
-		template  string
-		framing   string
+		snippet   string
+		swap      []string // template/framing swapped from the documented one
 		wantEnv   source.Envelope
 		wantFrame framing
 	}{
-		{"tcp rfc5424 octet-counted", false, "RSYSLOG_SyslogProtocol23Format", "octet-counted", source.EnvelopeRFC5424, framingOctet},
-		{"tcp raw json lf", false, "vigil_raw", "traditional", source.EnvelopeNone, framingLine},
-		{"tls rfc5424 octet-counted", true, "RSYSLOG_SyslogProtocol23Format", "octet-counted", source.EnvelopeRFC5424, framingOctet},
-		{"tls raw json lf", true, "vigil_raw", "traditional", source.EnvelopeNone, framingLine},
+		{"tcp as documented", "rsyslog-tcp", nil, source.EnvelopeRFC5424, framingOctet},
+		{"tcp bare json lf", "rsyslog-tcp", []string{rfc5424, bare}, source.EnvelopeNone, framingLine},
+		{"tls as documented", "rsyslog-tls", nil, source.EnvelopeNone, framingLine},
+		{"tls rfc5424 octet-counted", "rsyslog-tls", []string{bare, rfc5424}, source.EnvelopeRFC5424, framingOctet},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			needTool(t, "rsyslogd")
 			dir := t.TempDir()
 			cfg := ListenConfig{URL: "tcp://127.0.0.1:0"}
-			var tlsFiles []string
-			if tc.tls {
-				p := newPKI(t)
+			var p pki
+			tlsRelay := tc.snippet == "rsyslog-tls"
+			if tlsRelay {
+				p = newPKI(t)
 				cfg = ListenConfig{URL: "tls://127.0.0.1:0", TLSCert: p.certFile, TLSKey: p.keyFile, TLSClientCA: p.caFile}
-				tlsFiles = []string{p.caFile, p.clientCert, p.clientKey}
 			}
 			l, c := startListener(t, cfg, len(recs))
 			events := filepath.Join(dir, "events.ndjson")
@@ -231,7 +231,20 @@ func TestRsyslogRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, port := splitPort(t, l.Addr().String())
-			startRsyslog(t, dir, rsyslogConf(dir, events, port, tc.template, tc.framing, tlsFiles))
+			docPort := `port="1514"`
+			repl := []string{
+				`workDirectory="/var/spool/rsyslog"`, fmt.Sprintf("workDirectory=%q", filepath.Join(dir, "work")),
+				`file="/var/log/sysmon/events.ndjson"`, fmt.Sprintf("file=%q", events),
+			}
+			if tlsRelay {
+				docPort = `port="6514"`
+				repl = append(repl,
+					`streamDriverPermittedPeers="vigil.example.org"`, `streamDriverPermittedPeers="localhost"`,
+					"/etc/rsyslog.d/tls/", p.dir+"/")
+			}
+			repl = append(repl, `target="vigil.example.org"`, `target="127.0.0.1"`, docPort, fmt.Sprintf("port=%q", port))
+			repl = append(repl, tc.swap...)
+			startRsyslog(t, dir, localize(t, docSnippet(t, tc.snippet), repl...))
 			waitFor(t, 30*time.Second, "all records relayed by rsyslog", func() bool { return l.Status().Records >= uint64(len(recs)) })
 			waitFor(t, 5*time.Second, "events", func() bool { return len(c.events()) >= len(recs) })
 			st := l.Status()
