@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -492,7 +493,9 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 		if err != nil {
 			return nil, errAt(it, "%q: regular expression %q does not compile in RE2: %v", key.Value, raw, err)
 		}
-		return []valueMatcher{{op: vRegex, re: re}}, nil
+		m := valueMatcher{op: vRegex, re: re}
+		m.lit, m.cased = regexLiteral(expr)
+		return []valueMatcher{m}, nil
 	case m.cidr:
 		p, err := netip.ParsePrefix(strings.TrimSpace(raw))
 		if err != nil {
@@ -561,6 +564,35 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 		out = append(out, buildMatcher(segs, cased))
 	}
 	return out, nil
+}
+
+// regexLiteral returns the longest literal a match of expr must contain (from the
+// top-level concatenation of its syntax tree), and whether it is case-sensitive.
+func regexLiteral(expr string) (string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "", true
+	}
+	for re.Op == syntax.OpCapture && len(re.Sub) == 1 {
+		re = re.Sub[0]
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	best, cased := "", true
+	for _, s := range subs {
+		if s.Op != syntax.OpLiteral {
+			continue
+		}
+		if lit := string(s.Rune); len(lit) > len(best) {
+			best, cased = lit, s.Flags&syntax.FoldCase == 0
+		}
+	}
+	if !cased {
+		best = strings.ToLower(best)
+	}
+	return best, cased
 }
 
 // buildMatcher picks the cheapest matcher for a pattern.

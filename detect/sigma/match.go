@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -70,7 +71,7 @@ type valueMatcher struct {
 	// asciiContains: a case-insensitive contains with an ASCII needle.
 	asciiContains bool
 	glob          []gtok
-	lit           string // vGlob: its longest literal run
+	lit           string // vGlob, vRegex: a literal every match contains (prefilter)
 	re            *regexp.Regexp
 	pfx           netip.Prefix
 	num           float64
@@ -128,6 +129,15 @@ func (m *valueMatcher) matchString(s string) bool {
 		}
 		return globMatch(m.glob, s, m.cased)
 	case vRegex:
+		if m.lit != "" {
+			if m.cased {
+				if !strings.Contains(s, m.lit) {
+					return false
+				}
+			} else if !containsFold(s, m.lit) {
+				return false
+			}
+		}
 		return m.re.MatchString(s)
 	case vCIDR:
 		a, err := netip.ParseAddr(s)

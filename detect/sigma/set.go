@@ -413,7 +413,7 @@ func subName(m *valueMatcher) (string, bool) {
 	n := m.s
 	switch m.op {
 	case vEq, vPrefix, vSuffix, vContains:
-	case vGlob:
+	case vGlob, vRegex:
 		n = m.lit
 	default:
 		return "", false
