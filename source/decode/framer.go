@@ -199,13 +199,20 @@ func (f *Framer) next(eof bool) (Record, bool) {
 			return Record{}, false
 		case stSkip:
 			k := bytes.Index(f.buf[f.pos:], []byte(f.skipEnd))
+			if (k >= 0 && f.pos+k+len(f.skipEnd)-f.start > f.max) || (k < 0 && len(f.buf)-f.start > f.max) {
+				// Markup longer than a record may be is not a prolog or comment worth
+				// waiting for: frame it as lines (they fail to decode and are counted).
+				f.st = stLine
+				continue
+			}
 			if k < 0 {
 				if eof {
-					// Unterminated markup at the end: hand it over as a record so it is
-					// counted as an error, not lost.
-					f.st = stLine
-					f.pos = f.start
-					continue
+					// Unterminated markup at the end: hand the rest over as one record so
+					// it is counted as an error, not lost.
+					f.countLines(f.pos, len(f.buf))
+					f.pos = len(f.buf)
+					f.checkSize()
+					return f.emit(trimSpaceEnd(f.buf, f.start, f.pos), f.pos), true
 				}
 				return Record{}, false
 			}
@@ -321,12 +328,13 @@ func (f *Framer) countLines(from, to int) {
 // wrapperPrefix matches `{ "events": [` or `{ "expected": [` (Elastic pipeline test
 // files) and returns its length. need reports that more bytes could change the answer.
 func wrapperPrefix(b []byte) (n int, ok, need bool) {
+	b = b[:min(len(b), 128)] // bounded look-ahead: a wrapper's key comes right away
 	i := skipSpace(b, 1)
 	for _, key := range []string{`"events"`, `"expected"`} {
 		rest := b[i:]
 		if len(rest) < len(key) {
 			if bytes.HasPrefix([]byte(key), rest) {
-				return 0, false, true
+				return 0, false, len(b) < 128
 			}
 			continue
 		}
@@ -335,14 +343,14 @@ func wrapperPrefix(b []byte) (n int, ok, need bool) {
 		}
 		j := skipSpace(b, i+len(key))
 		if j >= len(b) {
-			return 0, false, true
+			return 0, false, len(b) < 128
 		}
 		if b[j] != ':' {
 			return 0, false, false
 		}
 		j = skipSpace(b, j+1)
 		if j >= len(b) {
-			return 0, false, true
+			return 0, false, len(b) < 128
 		}
 		if b[j] != '[' {
 			return 0, false, false
@@ -350,7 +358,7 @@ func wrapperPrefix(b []byte) (n int, ok, need bool) {
 		return j + 1, true, false
 	}
 	if i >= len(b) {
-		return 0, false, true
+		return 0, false, len(b) < 128
 	}
 	return 0, false, false
 }

@@ -42,7 +42,7 @@ func frameChunked(data []byte, max, n int) []Record {
 		out = append(out, r)
 	}
 	if _, ok := f.Close(); ok {
-		panic("second Close returned a record")
+		out = append(out, Record{Line: -1}) // a second Close must return nothing: make it show
 	}
 	return out
 }
