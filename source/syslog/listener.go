@@ -392,9 +392,9 @@ func addrOf(a net.Addr) netip.Addr {
 func (l *Listener) Status() source.Status {
 	s := l.c.Snapshot(l.cfg.Name, l.scheme)
 	if s.State == source.StateListening || s.State == source.StateDone {
-		d := ""
+		d := strconv.Itoa(l.peers.count()) + " senders"
 		if l.scheme != "udp" {
-			d = strconv.FormatInt(l.open.Load(), 10) + " open, " +
+			d += ", " + strconv.FormatInt(l.open.Load(), 10) + " open, " +
 				strconv.FormatUint(l.closed.Load(), 10) + " closed, " +
 				strconv.FormatUint(l.refused.Load(), 10) + " refused"
 		}

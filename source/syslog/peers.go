@@ -64,6 +64,17 @@ func (t *peerTable) get(addr netip.Addr) *peerCounters {
 	return pc
 }
 
+// count is the number of senders seen (those pooled under OtherPeers count once).
+func (t *peerTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.m)
+	if t.other.conns.Load()+t.other.records.Load()+t.other.refused.Load() > 0 {
+		n++
+	}
+	return n
+}
+
 func (t *peerTable) snapshot() []PeerStatus {
 	t.mu.Lock()
 	out := make([]PeerStatus, 0, len(t.m)+1)

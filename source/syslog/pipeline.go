@@ -14,7 +14,7 @@ import (
 // at most about (inFlight+2) * batchBytes of messages (plus one oversize-limited message).
 const (
 	batchMsgs  = 64
-	batchBytes = 256 << 10
+	batchBytes = 64 << 10
 	inFlight   = 4
 )
 
