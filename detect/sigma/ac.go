@@ -21,8 +21,8 @@ func newACIndex(acc accessor) *acIndex {
 	return &acIndex{acc: acc, needles: map[string]int32{}}
 }
 
-// add records that rule i can only match when needle (ASCII) occurs in the value.
-func (a *acIndex) add(needle string, i int32) {
+// addNeedle records a needle (ASCII) and returns its id.
+func (a *acIndex) addNeedle(needle string) int32 {
 	b := []byte(needle)
 	for k := range b {
 		b[k] = lowerASCII[b[k]]
@@ -33,6 +33,12 @@ func (a *acIndex) add(needle string, i int32) {
 		a.needles[string(b)] = id
 		a.rules = append(a.rules, nil)
 	}
+	return id
+}
+
+// add records that rule i can only match when needle (ASCII) occurs in the value.
+func (a *acIndex) add(needle string, i int32) {
+	id := a.addNeedle(needle)
 	if l := a.rules[id]; len(l) == 0 || l[len(l)-1] != i {
 		a.rules[id] = append(l, i)
 	}
@@ -129,7 +135,9 @@ func (a *acIndex) build() {
 // scratch is per-Match state: which needles and rules this event already triggered.
 type scratch struct {
 	rules   []uint64
-	needles [][]uint64 // per acIndex
+	needles [][]uint64 // per acIndex: needles found in this event's value
+	scanned []bool     // per acIndex: the automaton ran (the value was ASCII)
+	touched []int      // acIndexes whose needle bits are set, for clearing
 }
 
 func (sc *scratch) firstRule(i int32) bool {
@@ -139,4 +147,26 @@ func (sc *scratch) firstRule(i int32) bool {
 	}
 	sc.rules[w] |= b
 	return true
+}
+
+// hits lets a rule evaluated by Set.Match answer "does the value contain needle" from
+// the automaton pass already made over the value, instead of scanning it again.
+type hits struct {
+	sc    *scratch
+	slots []int32 // valueMatcher.seq -> acIndex<<slotBits | needle, or -1
+}
+
+const slotBits = 20
+
+// contains reports whether the ASCII value s contains m's ASCII needle (case-folded).
+func (hx *hits) contains(m *valueMatcher, s string) bool {
+	if hx != nil && int(m.seq) < len(hx.slots) {
+		if slot := hx.slots[m.seq]; slot >= 0 {
+			k, id := slot>>slotBits, slot&(1<<slotBits-1)
+			if hx.sc.scanned[k] {
+				return hx.sc.needles[k][id>>6]&(1<<(uint(id)&63)) != 0
+			}
+		}
+	}
+	return containsFoldASCII(s, m.s)
 }

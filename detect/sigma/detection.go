@@ -17,6 +17,7 @@ import (
 
 // detection is a compiled detection (or filter) section.
 type detection struct {
+	nvals int // value matchers, numbered by valueMatcher.seq
 	names []string
 	sels  []selection
 	cond  *cnode
@@ -27,38 +28,38 @@ type selection struct {
 	alts [][]fieldMatcher
 }
 
-func (d *detection) match(ev *source.Event) bool { return d.eval(d.cond, ev) }
+func (d *detection) match(ev *source.Event) bool { return d.eval(d.cond, ev, nil) }
 
-func (d *detection) eval(n *cnode, ev *source.Event) bool {
+func (d *detection) eval(n *cnode, ev *source.Event, hx *hits) bool {
 	switch n.op {
 	case cSel:
-		return d.sels[n.sel].match(ev)
+		return d.sels[n.sel].match(ev, hx)
 	case cAnd:
 		for _, k := range n.kids {
-			if !d.eval(k, ev) {
+			if !d.eval(k, ev, hx) {
 				return false
 			}
 		}
 		return true
 	case cOr:
 		for _, k := range n.kids {
-			if d.eval(k, ev) {
+			if d.eval(k, ev, hx) {
 				return true
 			}
 		}
 		return false
 	case cNot:
-		return !d.eval(n.kids[0], ev)
+		return !d.eval(n.kids[0], ev, hx)
 	case cOneOf:
 		for _, i := range n.sels {
-			if d.sels[i].match(ev) {
+			if d.sels[i].match(ev, hx) {
 				return true
 			}
 		}
 		return false
 	case cAllOf:
 		for _, i := range n.sels {
-			if !d.sels[i].match(ev) {
+			if !d.sels[i].match(ev, hx) {
 				return false
 			}
 		}
@@ -67,11 +68,11 @@ func (d *detection) eval(n *cnode, ev *source.Event) bool {
 	return false
 }
 
-func (s *selection) match(ev *source.Event) bool {
+func (s *selection) match(ev *source.Event, hx *hits) bool {
 	for _, alt := range s.alts {
 		ok := true
 		for i := range alt {
-			if !alt[i].match(ev) {
+			if !alt[i].match(ev, hx) {
 				ok = false
 				break
 			}
@@ -96,6 +97,7 @@ const (
 type compiler struct {
 	cfg  *Config
 	left int
+	seq  int32 // next valueMatcher.seq
 }
 
 const maxValuesPerRule = 1 << 16
@@ -172,6 +174,7 @@ func compileDetection(det *yaml.Node, c *compiler, skip string) (*detection, err
 		}
 		roots = append(roots, n)
 	}
+	d.nvals = int(c.seq)
 	if len(roots) == 1 {
 		d.cond = roots[0]
 	} else {
@@ -393,6 +396,8 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 			return fm, errAt(it, "field %q expands to more than %d values", key.Value, maxValuesPerField)
 		}
 		for i := range vms {
+			vms[i].seq = c.seq
+			c.seq++
 			if vms[i].nonASCII {
 				fm.anyNonASCII = true
 			}

@@ -71,6 +71,7 @@ type valueMatcher struct {
 	// asciiContains: a case-insensitive contains with an ASCII needle.
 	asciiContains bool
 	glob          []gtok
+	seq           int32  // number within the rule, for a Set's per-rule tables
 	lit           string // vGlob, vRegex: a literal every match contains (prefilter)
 	re            *regexp.Regexp
 	pfx           netip.Prefix
@@ -359,7 +360,7 @@ type fieldMatcher struct {
 	anyContains bool
 }
 
-func (f *fieldMatcher) match(ev *source.Event) bool {
+func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 	if f.acc.kind == accKeywords {
 		return f.matchKeywords(ev)
 	}
@@ -383,7 +384,7 @@ func (f *fieldMatcher) match(ev *source.Event) bool {
 			case ascii && m.nonASCII:
 				return false
 			case ascii && m.asciiContains:
-				if !containsFoldASCII(v.s, m.s) {
+				if !hx.contains(m, v.s) {
 					return false
 				}
 			case !m.matchField(ev, v, ok):
@@ -398,7 +399,7 @@ func (f *fieldMatcher) match(ev *source.Event) bool {
 			continue
 		}
 		if ascii && m.asciiContains {
-			if containsFoldASCII(v.s, m.s) {
+			if hx.contains(m, v.s) {
 				return true
 			}
 			continue

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/vigil-soc/vigil/source"
@@ -18,8 +19,9 @@ type Set struct {
 	procStart, procEnd, channel, anyEv bucket
 	byID                               map[uint32]*bucket
 
-	acs  []*acIndex // every substring index, numbered for scratch.needles
-	pool sync.Pool  // *scratch, so Match allocates nothing in steady state
+	acs   []*acIndex // every substring index, numbered for scratch.needles
+	slots [][]int32  // per detection rule: valueMatcher.seq -> automaton needle (see hits)
+	pool  sync.Pool  // *scratch, so Match allocates nothing in steady state
 }
 
 // bucket holds rules that share a route; within it, rules that can only match when a
@@ -92,7 +94,12 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 			}
 		}
 	}
+	s.slots = make([][]int32, len(s.det))
 	for i, r := range s.det {
+		s.slots[i] = make([]int32, r.det.nvals)
+		for k := range s.slots[i] {
+			s.slots[i][k] = -1
+		}
 		for _, b := range s.bucketsFor(&r.route) {
 			s.add(b, int32(i), r)
 		}
@@ -106,7 +113,7 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 		needleWords[k] = (len(a.rules) + 63) / 64
 	}
 	s.pool.New = func() any {
-		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC)}
+		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC)}
 		for k := range sc.needles {
 			sc.needles[k] = make([]uint64, needleWords[k])
 		}
@@ -158,9 +165,11 @@ func (s *Set) Rules() []*Rule { return s.all }
 func (s *Set) Match(ev *source.Event, dst []*Rule) []*Rule {
 	sc := s.pool.Get().(*scratch)
 	clear(sc.rules)
-	for _, n := range sc.needles {
-		clear(n)
+	for _, k := range sc.touched {
+		clear(sc.needles[k])
+		sc.scanned[k] = false
 	}
+	sc.touched = sc.touched[:0]
 	start := len(dst)
 	switch ev.Kind {
 	case source.KindProcessStart:
@@ -178,11 +187,15 @@ func (s *Set) Match(ev *source.Event, dst []*Rule) []*Rule {
 }
 
 func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
+	// Run every automaton first, so rules evaluated below can read its results.
+	for _, k := range b.subs {
+		s.runAC(k, ev, sc)
+	}
 	for _, i := range b.plain {
 		dst = s.try(i, ev, dst, start, sc)
 	}
 	for _, k := range b.subs {
-		dst = s.scanSub(k, ev, dst, start, sc)
+		dst = s.trySub(k, ev, dst, start, sc)
 	}
 	for g := range b.groups {
 		grp := &b.groups[g]
@@ -204,20 +217,15 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scra
 	return dst
 }
 
-// scanSub runs substring index k over its field and tries the rules whose needles occur.
-func (s *Set) scanSub(k int, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
+// runAC runs substring index k over its field, recording the needles found.
+func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	a := s.acs[k]
 	v, ok := a.acc.get(ev)
-	if !ok {
-		return dst
+	if !ok || v.isNum || !isASCII(v.s) {
+		return // not scanned: trySub falls back, hits.contains scans itself
 	}
-	if v.isNum || !isASCII(v.s) {
-		// Non-ASCII runes can fold onto ASCII letters (Kelvin sign, long s): check all.
-		for _, i := range a.all {
-			dst = s.try(i, ev, dst, start, sc)
-		}
-		return dst
-	}
+	sc.scanned[k] = true
+	sc.touched = append(sc.touched, k)
 	seen := sc.needles[k]
 	nc := a.nclass
 	st := int32(0)
@@ -226,14 +234,31 @@ func (s *Set) scanSub(k int, ev *source.Event, dst []*Rule, start int, sc *scrat
 		st = a.delta[int(st)*nc+int(a.classes[lowerASCII[str[p]]])]
 		for d := a.dict[st]; d >= 0; d = a.dictNext[d] {
 			for _, id := range a.outs[d] {
-				w, bit := id>>6, uint64(1)<<(uint(id)&63)
-				if seen[w]&bit != 0 {
-					continue
-				}
-				seen[w] |= bit
-				for _, i := range a.rules[id] {
-					dst = s.try(i, ev, dst, start, sc)
-				}
+				seen[id>>6] |= 1 << (uint(id) & 63)
+			}
+		}
+	}
+}
+
+// trySub tries the rules of substring index k whose needles occur in the value.
+func (s *Set) trySub(k int, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
+	a := s.acs[k]
+	if !sc.scanned[k] {
+		if _, ok := a.acc.get(ev); !ok {
+			return dst // every rule here needs the field
+		}
+		// Non-ASCII runes can fold onto ASCII letters (Kelvin sign, long s): check all.
+		for _, i := range a.all {
+			dst = s.try(i, ev, dst, start, sc)
+		}
+		return dst
+	}
+	for w, x := range sc.needles[k] {
+		for x != 0 {
+			id := w<<6 | bits.TrailingZeros64(x)
+			x &= x - 1
+			for _, i := range a.rules[id] {
+				dst = s.try(i, ev, dst, start, sc)
 			}
 		}
 	}
@@ -245,7 +270,8 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 		return dst
 	}
 	r := s.det[i]
-	if !r.route.admits(ev) || !r.det.match(ev) {
+	hx := hits{sc: sc, slots: s.slots[i]}
+	if !r.route.admits(ev) || !r.det.eval(r.det.cond, ev, &hx) {
 		return dst
 	}
 	for _, f := range s.filters[i] {
@@ -256,7 +282,42 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 	return append(dst, r)
 }
 
+// acFor returns bucket b's substring index for acc, creating it.
+func (s *Set) acFor(b *bucket, acc accessor) (int, *acIndex) {
+	for _, k := range b.subs {
+		if s.acs[k].acc == acc {
+			return k, s.acs[k]
+		}
+	}
+	a := newACIndex(acc)
+	b.subs = append(b.subs, len(s.acs))
+	s.acs = append(s.acs, a)
+	return len(s.acs) - 1, a
+}
+
 func (s *Set) add(b *bucket, i int32, r *Rule) {
+	// Every case-insensitive ASCII contains needle joins its field's automaton, so the
+	// rule reads the answer from the event's one pass instead of scanning again.
+	for si := range r.det.sels {
+		for _, alt := range r.det.sels[si].alts {
+			for fi := range alt {
+				f := &alt[fi]
+				if f.acc.kind == accKeywords {
+					continue
+				}
+				for vi := range f.vals {
+					m := &f.vals[vi]
+					if !m.asciiContains || m.s == "" {
+						continue
+					}
+					k, a := s.acFor(b, f.acc)
+					if id := a.addNeedle(m.s); k < 1<<(31-slotBits) && id < 1<<slotBits {
+						s.slots[i][m.seq] = int32(k)<<slotBits | id
+					}
+				}
+			}
+		}
+	}
 	reqs, _ := reqCond(r.det, r.det.cond)
 	if reqs == nil {
 		b.plain = append(b.plain, i)
@@ -264,18 +325,7 @@ func (s *Set) add(b *bucket, i int32, r *Rule) {
 	}
 	for _, q := range reqs {
 		if q.sub {
-			var a *acIndex
-			for _, k := range b.subs {
-				if s.acs[k].acc == q.acc {
-					a = s.acs[k]
-					break
-				}
-			}
-			if a == nil {
-				a = newACIndex(q.acc)
-				b.subs = append(b.subs, len(s.acs))
-				s.acs = append(s.acs, a)
-			}
+			_, a := s.acFor(b, q.acc)
 			a.add(q.name, i)
 			continue
 		}
