@@ -52,13 +52,22 @@ type Glyphs struct {
 	Arrow      string // parent → child
 	Ellipsis   string
 	Dot        string // feed state bullet
+	// Pane borders: horizontal, vertical, and the corners top-left, top-right,
+	// bottom-left, bottom-right.
+	BoxH, BoxV, BoxTL, BoxTR, BoxBL, BoxBR string
 }
 
 // UnicodeGlyphs are the default symbols.
-var UnicodeGlyphs = Glyphs{Selected: "▶", TreeCursor: "›", Branch: "└ ", Arrow: "→", Ellipsis: "…", Dot: "●"}
+var UnicodeGlyphs = Glyphs{
+	Selected: "▶", TreeCursor: "›", Branch: "└ ", Arrow: "→", Ellipsis: "…", Dot: "●",
+	BoxH: "─", BoxV: "│", BoxTL: "┌", BoxTR: "┐", BoxBL: "└", BoxBR: "┘",
+}
 
 // ASCIIGlyphs replace UnicodeGlyphs where the terminal cannot draw them.
-var ASCIIGlyphs = Glyphs{Selected: ">", TreeCursor: "*", Branch: "`-", Arrow: "->", Ellipsis: "~", Dot: "*"}
+var ASCIIGlyphs = Glyphs{
+	Selected: ">", TreeCursor: "*", Branch: "`-", Arrow: "->", Ellipsis: "~", Dot: "*",
+	BoxH: "-", BoxV: "|", BoxTL: "+", BoxTR: "+", BoxBL: "+", BoxBR: "+",
+}
 
 // Styles are the semantic styles every pane draws with. Build them with New; the zero
 // value renders plain text.
@@ -69,6 +78,7 @@ type Styles struct {
 	Text, Muted, Bold lipgloss.Style
 
 	Pane, FocusedPane         lipgloss.Style // bordered boxes
+	Border, FocusedBorder     lipgloss.Style // the border glyphs of a pane
 	PaneTitle, FocusedTitle   lipgloss.Style
 	Selected                  lipgloss.Style // the selected row
 	Header                    lipgloss.Style // column headings
@@ -122,7 +132,7 @@ func SeverityWord(level string) string {
 
 type colors struct {
 	fg, muted, accent, accentFg, selBg, selFg, border, focusBorder lipgloss.TerminalColor
-	crit, high, med, low, info, ok, warn, err, suppressed           lipgloss.TerminalColor
+	crit, high, med, low, info, ok, warn, err, suppressed          lipgloss.TerminalColor
 }
 
 // ANSI 256 indexes: readable on both backgrounds where a pair is not needed.
@@ -185,6 +195,8 @@ func New(r *lipgloss.Renderer, p Palette) *Styles {
 	s.Bold = ns().Bold(true)
 	s.Pane = ns().Border(lipgloss.NormalBorder()).BorderForeground(c.border)
 	s.FocusedPane = ns().Border(lipgloss.NormalBorder()).BorderForeground(c.focusBorder)
+	s.Border = ns().Foreground(c.border)
+	s.FocusedBorder = ns().Foreground(c.focusBorder)
 	s.PaneTitle = ns().Foreground(c.muted).Bold(true)
 	s.FocusedTitle = ns().Foreground(c.accent).Bold(true)
 	s.Selected = ns().Background(c.selBg).Foreground(c.selFg).Bold(true)

@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigil-soc/vigil/detect"
@@ -844,14 +843,25 @@ func (m Model) View() string {
 	case modeManager:
 		body = m.box(rect{W: m.w, H: bodyH}, "ALLOWLIST", m.mgr.view(m.w-2, bodyH-3, m.cfg.Now(), m.st), true)
 	default:
-		left := m.box(m.lay.Alerts, m.alertsTitle(), m.list.View(), m.focus == paneAlerts)
-		var right string
+		left := m.boxLines(m.lay.Alerts, m.alertsTitle(), m.list.View(), m.focus == paneAlerts)
+		var right []string
 		if m.mode == modeAllow {
-			right = m.box(rect{W: m.lay.Tree.W, H: bodyH}, "ALLOWLIST", m.allow.view(m.lay.Tree.W-2, bodyH-3, m.st), true)
+			right = m.boxLines(rect{W: m.lay.Tree.W, H: bodyH}, "ALLOWLIST", m.allow.view(m.lay.Tree.W-2, bodyH-3, m.st), true)
 		} else {
-			right = lipgloss.JoinVertical(lipgloss.Left, m.treeBox(), m.detailBox())
+			right = append(m.treeBox(), m.detailBox()...)
 		}
-		body = lipgloss.JoinHorizontal(lipgloss.Top, left, right)
+		// Every line of both columns has its exact width: zip them.
+		var b strings.Builder
+		for i := range left {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(left[i])
+			if i < len(right) {
+				b.WriteString(right[i])
+			}
+		}
+		body = b.String()
 	}
 	return header + "\n" + body + "\n" + m.footer()
 }
@@ -865,21 +875,34 @@ func (m Model) alertsTitle() string {
 }
 
 // box draws a bordered pane: the title (bracketed when focused, so focus shows without
-// colour) on the first inner line, then content cut and padded to fit.
+// colour) on the first inner line, then content cut and padded to fit. The border is
+// drawn here rather than by lipgloss: the inner lines already have their exact width,
+// and lipgloss would measure every cell again.
 func (m Model) box(r rect, title, content string, focused bool) string {
-	iw, ih := max(r.W-2, 1), max(r.H-2, 1)
-	style, ts := m.st.Pane, m.st.PaneTitle
-	t := " " + title + " "
-	if focused {
-		style, ts = m.st.FocusedPane, m.st.FocusedTitle
-		t = "[" + title + "]"
-	}
-	head := ts.Render(ansi.Truncate(t, iw, m.st.Glyphs.Ellipsis))
-	inner := fitBox(head+"\n"+content, iw, ih)
-	return style.Render(inner)
+	return strings.Join(m.boxLines(r, title, content, focused), "\n")
 }
 
-func (m Model) treeBox() string {
+func (m Model) boxLines(r rect, title, content string, focused bool) []string {
+	iw, ih := max(r.W-2, 1), max(r.H-2, 1)
+	g := m.st.Glyphs
+	bs, ts := m.st.Border, m.st.PaneTitle
+	t := " " + title + " "
+	if focused {
+		bs, ts = m.st.FocusedBorder, m.st.FocusedTitle
+		t = "[" + title + "]"
+	}
+	head := ts.Render(ansi.Truncate(t, iw, g.Ellipsis))
+	inner := strings.Split(fitBox(head+"\n"+content, iw, ih), "\n")
+	side := bs.Render(g.BoxV)
+	lines := make([]string, 0, ih+2)
+	lines = append(lines, bs.Render(g.BoxTL+strings.Repeat(g.BoxH, iw)+g.BoxTR))
+	for _, l := range inner {
+		lines = append(lines, side+l+side)
+	}
+	return append(lines, bs.Render(g.BoxBL+strings.Repeat(g.BoxH, iw)+g.BoxBR))
+}
+
+func (m Model) treeBox() []string {
 	title := "PROCESS TREE"
 	content := ""
 	if r := m.list.current(); r != nil {
@@ -894,12 +917,12 @@ func (m Model) treeBox() string {
 			content = m.st.Muted.Render("no process tree for this alert")
 		}
 	}
-	return m.box(m.lay.Tree, title, content, m.focus == paneTree)
+	return m.boxLines(m.lay.Tree, title, content, m.focus == paneTree)
 }
 
-func (m Model) detailBox() string {
+func (m Model) detailBox() []string {
 	iw := m.lay.Detail.W - 2
-	return m.box(m.lay.Detail, "DETAIL", tabBar(m.detail.tab, iw, m.st)+"\n"+m.detail.vp.View(), m.focus == paneDetail)
+	return m.boxLines(m.lay.Detail, "DETAIL", tabBar(m.detail.tab, iw, m.st)+"\n"+m.detail.vp.View(), m.focus == paneDetail)
 }
 
 func (m Model) footer() string {
