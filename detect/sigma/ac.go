@@ -170,3 +170,19 @@ func (hx *hits) contains(m *valueMatcher, s string) bool {
 	}
 	return containsFoldASCII(s, m.s)
 }
+
+// scannedASCII reports whether the automaton already read f's field in this event,
+// which it does only for ASCII values.
+func (hx *hits) scannedASCII(f *fieldMatcher) bool {
+	if hx == nil {
+		return false
+	}
+	for i := range f.vals {
+		if seq := f.vals[i].seq; int(seq) < len(hx.slots) {
+			if slot := hx.slots[seq]; slot >= 0 {
+				return hx.sc.scanned[slot>>slotBits]
+			}
+		}
+	}
+	return false
+}

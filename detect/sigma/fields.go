@@ -144,7 +144,7 @@ func (a *accessor) get(ev *source.Event) (value, bool) {
 		}
 	case accEventID:
 		// The original field keeps the record's own spelling; the struct is the fallback.
-		if v, ok := ev.Field(a.name); ok {
+		if v, ok := lookup(ev, a.name); ok {
 			return value{s: v}, true
 		}
 		if ev.EventID != 0 {
@@ -155,6 +155,23 @@ func (a *accessor) get(ev *source.Event) (value, bool) {
 	if s != "" {
 		return value{s: s}, true
 	}
-	v, ok := ev.Field(a.name)
+	v, ok := lookup(ev, a.name)
 	return value{s: v}, ok
+}
+
+// lookup is ev.Field with a cheaper case-insensitive pass: names of different byte
+// lengths are skipped before folding. (Only exotic runes such as the Kelvin sign fold
+// across lengths; a field name spelt with them is not found under its ASCII name.)
+func lookup(ev *source.Event, name string) (string, bool) {
+	for i := range ev.Fields {
+		if ev.Fields[i].Name == name {
+			return ev.Fields[i].Value, true
+		}
+	}
+	for i := range ev.Fields {
+		if n := ev.Fields[i].Name; len(n) == len(name) && strings.EqualFold(n, name) {
+			return ev.Fields[i].Value, true
+		}
+	}
+	return "", false
 }

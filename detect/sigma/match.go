@@ -376,7 +376,7 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 		}
 		return true
 	}
-	ascii := (f.anyNonASCII || f.anyContains) && ok && !v.isNum && isASCII(v.s)
+	ascii := (f.anyNonASCII || f.anyContains) && ok && !v.isNum && (hx.scannedASCII(f) || isASCII(v.s))
 	if f.all {
 		for i := range f.vals {
 			m := &f.vals[i]
