@@ -72,7 +72,7 @@ func TestCanonicalGUID(t *testing.T) {
 		"0197231E-FB60-6938-DD10-000000000800":   "{0197231e-fb60-6938-dd10-000000000800}",
 		"{9F32B55F-7C4E-5F98-5803-000000000500}": "{9f32b55f-7c4e-5f98-5803-000000000500}",
 		"{42f11c3b-ce03-5c8f-0000-0010e9462a00}": "{42f11c3b-ce03-5c8f-0000-0010e9462a00}",
-		"not-a-guid": "not-a-guid", "": "",
+		"not-a-guid":                             "not-a-guid", "": "",
 	}
 	for in, want := range tests {
 		if got := canonicalGUID(in); got != want {
