@@ -301,7 +301,7 @@ func (d *allowDialog) view(width, height int, st *theme.Styles) string {
 	}
 	if d.confirm {
 		n := max(d.count, 0)
-		msg := fmt.Sprintf("DANGER: allowlist this and close %d open alert(s)?  y yes   n no", n)
+		msg := fmt.Sprintf("DANGER: allowlist, closing %d open alert(s)? y/n", n)
 		b.WriteString("\n" + st.Danger.Render(ansi.Truncate(msg, max(width-2, 1), "")))
 	} else {
 		b.WriteString(st.Muted.Render("↑/↓ move  space toggle  w widen  enter confirm  esc cancel"))
@@ -396,7 +396,7 @@ func (m *manager) view(width, height int, now time.Time, st *theme.Styles) strin
 		b.WriteString(line + "\n")
 	}
 	if m.confirm && m.cursor < len(m.entries) {
-		b.WriteString("\n" + st.Danger.Render(ansi.Truncate("DANGER: remove entry "+cell(m.entries[m.cursor].ID)+"?  y yes   n no", max(width-2, 1), "")))
+		b.WriteString("\n" + st.Danger.Render(ansi.Truncate("DANGER: remove entry "+cell(m.entries[m.cursor].ID)+"? y/n", max(width-2, 1), "")))
 	}
 	return fitBox(b.String(), width, height)
 }
