@@ -6,11 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/term"
 
+	"github.com/vigil-soc/vigil/detect"
+	"github.com/vigil-soc/vigil/detect/rules"
+	"github.com/vigil-soc/vigil/detect/sigma"
+	"github.com/vigil-soc/vigil/detect/triage"
+	"github.com/vigil-soc/vigil/source"
+	"github.com/vigil-soc/vigil/source/decode"
+	"github.com/vigil-soc/vigil/source/jsonfile"
 	"github.com/vigil-soc/vigil/theme"
+	"github.com/vigil-soc/vigil/ui"
 )
 
 // tuiOptions are the TUI's own flags; source flags come from feeds.go once it lands.
@@ -95,14 +111,239 @@ func runTUICmd(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintln(io.err, "vigil:", err)
 		return exitUsage
 	}
-	if f, ok := io.out.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
+	out, ok := io.out.(*os.File)
+	if !ok || !term.IsTerminal(out.Fd()) {
 		fmt.Fprintln(io.err, "vigil: stdout is not a terminal; the TUI needs one. For scripts and pipes use: vigil hunt [source flags] [FILE...]")
 		return exitUsage
 	}
-	_ = ctx
-	_ = o
-	// The engine's Run, the shared source flags (feeds.go) and the store opener
-	// (store.go) have not landed yet; the ui package is ready for them (ui.Config).
-	fmt.Fprintln(io.err, "vigil: tui: waiting on the engine wiring (detect.Engine.Run, feeds.go, store.go)")
-	return exitFailure
+	// Fatal errors are printed here, after the program restored the terminal.
+	if err := runTUI(ctx, o, out, io); err != nil {
+		fmt.Fprintln(io.err, "vigil:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// demoFileName is the scenario's file inside its temporary directory.
+const demoFileName = "demo-sysmon.ndjson"
+
+// eventQueue bounds the events between the feeds and the engine: the engine is the only
+// receiver and never drops; when it is slow, feeds block or apply their own counted drops.
+const eventQueue = 4096
+
+// runTUI wires store, rules, feeds, engine and UI, and runs the program until the analyst
+// quits or ctx ends. Nothing is printed while it runs; logs go to --log only.
+func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err error) {
+	logger := slog.New(slog.DiscardHandler)
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("--log %s: %w", o.logFile, err)
+		}
+		defer f.Close()
+		logger = slog.New(slog.NewTextHandler(f, nil))
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var feeds []source.Feed
+	stateDir := o.state
+	if o.demo {
+		tmp, err := os.MkdirTemp("", "vigil-demo-")
+		if err != nil {
+			return fmt.Errorf("demo: temporary directory: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if stateDir == "" {
+			stateDir = filepath.Join(tmp, "state")
+		}
+		steps, err := loadDemo(demoScenario)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(tmp, demoFileName)
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			return fmt.Errorf("demo: create %s: %w", path, err)
+		}
+		f, err := jsonfile.New(jsonfile.Config{Patterns: []string{path}, FromStart: true, Name: "demo:" + demoFileName})
+		if err != nil {
+			return fmt.Errorf("demo feed: %w", err)
+		}
+		feeds = append(feeds, f)
+		go func() {
+			if err := writeDemo(ctx, path, steps, time.Now, sleepCtx); err != nil && ctx.Err() == nil {
+				logger.Error("demo writer stopped", "err", err)
+			}
+		}()
+	}
+	for _, src := range o.sources {
+		name, val, _ := strings.Cut(strings.TrimPrefix(src, "--"), "=")
+		if name != "file" {
+			// feeds.go (shared with hunt) builds syslog and winlog feeds; until it lands
+			// the TUI says so instead of pretending.
+			return fmt.Errorf("--%s: not wired into the TUI yet (use vigil hunt)", name)
+		}
+		f, err := jsonfile.New(jsonfile.Config{Patterns: []string{val}})
+		if err != nil {
+			return fmt.Errorf("--file %s: %w", val, err)
+		}
+		feeds = append(feeds, f)
+	}
+
+	store, err := triage.Open(stateDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	set, refused, err := tuiRules(o)
+	if err != nil {
+		return err
+	}
+	for _, r := range refused {
+		logger.Warn("rule refused", "where", r.Error())
+	}
+	eng, err := detect.NewEngine(ctx, detect.Config{Rules: set, Store: store, RulesRefused: len(refused)})
+	if err != nil {
+		return fmt.Errorf("start the engine: %w", err)
+	}
+	initial, err := storedAlerts(ctx, store, set)
+	if err != nil {
+		logger.Warn("load alerts from the store", "err", err)
+	}
+
+	events := make(chan source.Event, eventQueue)
+	// batches: the engine blocks on it (alerts are never dropped); the UI keeps one
+	// receive outstanding and drains what is queued. Closed by us after Run returns.
+	batches := make(chan detect.Batch, 1)
+	// cmds: UI Cmds block on it until the engine takes the command or ctx ends.
+	cmds := make(chan detect.Command)
+	var wg sync.WaitGroup
+	var engineErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := source.RunAll(ctx, feeds, events); err != nil && ctx.Err() == nil {
+			logger.Error("feeds stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		defer func() {
+			if r := recover(); r != nil {
+				engineErr = fmt.Errorf("engine panic: %v", r)
+				cancel()
+			}
+		}()
+		if err := eng.Run(ctx, events, cmds, batches); err != nil && ctx.Err() == nil {
+			engineErr = err
+			cancel()
+		}
+	}()
+
+	r := lipgloss.NewRenderer(out)
+	theme.ApplyColorMode(r, o.color, os.Getenv)
+	styles := theme.New(r, o.palette) // probes the background now, before Run owns stdin
+	if !utf8Locale(os.Getenv) {
+		styles.Glyphs = theme.ASCIIGlyphs
+	}
+	user := os.Getenv("USER")
+	if user == "" {
+		user = os.Getenv("USERNAME")
+	}
+	m := ui.New(ui.Config{
+		Styles: styles, Batches: batches, Commands: cmds, Done: ctx.Done(),
+		Feeds: func() []source.Status {
+			st := make([]source.Status, len(feeds))
+			for i, f := range feeds {
+				st[i] = f.Status()
+			}
+			return st
+		},
+		Initial: initial, ReadOnly: o.readOnly, User: user,
+	})
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
+		tea.WithOutput(out), tea.WithInput(io.in))
+	_, runErr := p.Run()
+	cancel()
+	wg.Wait()
+	switch {
+	case engineErr != nil:
+		return engineErr
+	case runErr != nil && !errors.Is(runErr, tea.ErrProgramKilled):
+		return fmt.Errorf("terminal: %w", runErr)
+	}
+	return nil
+}
+
+// utf8Locale reports whether the locale can draw box and arrow glyphs.
+func utf8Locale(getenv func(string) string) bool {
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := getenv(k); v != "" {
+			v = strings.ToLower(v)
+			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+		}
+	}
+	return true
+}
+
+// tuiRules loads --rules and the built-in rules into a set. (hunt.go's helper replaces
+// this once it lands.)
+func tuiRules(o tuiOptions) (*sigma.Set, []sigma.Refused, error) {
+	all, refused := sigma.LoadPaths(o.rules, nil)
+	if !o.noBuiltin {
+		files := rules.Builtin()
+		names := make([]string, 0, len(files))
+		for n := range files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			rs, ref := sigma.ParseRules(files[n], n, nil)
+			all, refused = append(all, rs...), append(refused, ref...)
+		}
+	}
+	set, ref := sigma.NewSet(all)
+	refused = append(refused, ref...)
+	if len(set.Rules()) == 0 {
+		return nil, refused, errors.New("no rules loaded (check --rules and --no-builtin)")
+	}
+	return set, refused, nil
+}
+
+// maxStoredAlerts bounds how many alerts are loaded from the store at startup.
+const maxStoredAlerts = 5000
+
+// storedAlerts loads recent alerts from the store, so verdicts made in an earlier run
+// show again. Each is rebuilt from its original record where the record decodes.
+func storedAlerts(ctx context.Context, store *triage.Store, set *sigma.Set) ([]detect.Alert, error) {
+	recs, err := store.ListAlerts(ctx, triage.AlertFilter{Limit: maxStoredAlerts})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*sigma.Rule{}
+	for _, r := range set.Rules() {
+		byID[r.ID] = r
+	}
+	out := make([]detect.Alert, 0, len(recs))
+	for _, rec := range recs {
+		var ev source.Event
+		if len(rec.Raw) == 0 || decode.Decode(rec.Raw, source.Origin{Feed: "store", Where: rec.Origin}, &ev) != nil {
+			ev = source.Event{Host: rec.Host, Raw: rec.Raw}
+			ev.Process = source.Process{PID: rec.PID, Image: rec.Image, CommandLine: rec.CommandLine, User: rec.User}
+			ev.Parent = source.Parent{PID: rec.ParentPID, Image: rec.ParentImage, CommandLine: rec.ParentCommandLine}
+		}
+		rule := byID[rec.RuleID]
+		if rule == nil {
+			rule = &sigma.Rule{ID: rec.RuleID, Title: rec.RuleName, Level: rec.Level}
+		}
+		out = append(out, detect.Alert{
+			ID: rec.ID, Rule: rule, Event: ev, Host: rec.Host, FirstSeen: rec.FirstSeen, LastSeen: rec.LastSeen,
+			Count: rec.Count, Status: rec.Status, Reason: rec.Reason, Suppressed: rec.Suppressed,
+			AllowlistID: rec.AllowlistID, ParentFromTree: rec.ParentFromTree,
+		})
+	}
+	return out, nil
 }
