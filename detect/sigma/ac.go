@@ -5,16 +5,21 @@ package sigma
 // needles' byte classes). Set uses it to pick the few rules whose required substrings
 // occur in an event's command line instead of evaluating all of them.
 type acIndex struct {
-	acc      accessor
-	classes  [256]uint16 // lower-cased byte -> class; 0 = a byte no needle has
-	nclass   int
-	delta    []int32   // state*nclass + class -> next state
-	dict     []int32   // state -> nearest state on its failure chain (itself included) ending a needle; -1: none
-	dictNext []int32   // state -> the next such state further along the chain
-	outs     [][]int32 // state -> needles ending exactly here
-	rules    [][]int32 // needle -> rules requiring it
-	all      []int32   // every rule of the index, for values the automaton cannot read
-	needles  map[string]int32
+	acc       accessor
+	classes   [256]uint16 // lower-cased byte -> class; 0 = a byte no needle has
+	nclass    int
+	row       []int32   // state -> its dense row, or -1 for a sparse (deep) state
+	delta     []int32   // dense row*nclass + class -> next state
+	fail      []int32   // state -> failure state
+	edgeStart []int32   // sparse edges of state st: edgeStart[st] .. edgeStart[st+1]
+	edgeClass []uint16  // edge's byte class
+	edgeNext  []int32   // edge's target
+	dict      []int32   // state -> nearest state on its failure chain (itself included) ending a needle; -1: none
+	dictNext  []int32   // state -> the next such state further along the chain
+	outs      [][]int32 // state -> needles ending exactly here
+	rules     [][]int32 // needle -> rules requiring it
+	all       []int32   // every rule of the index, for values the automaton cannot read
+	needles   map[string]int32
 }
 
 func newACIndex(acc accessor) *acIndex {
@@ -47,6 +52,10 @@ func (a *acIndex) add(needle string, i int32) {
 	}
 }
 
+// denseDepth: states up to this depth get a full transition row (they are few and hot);
+// deeper states, nearly all with a single child, keep sparse edges and a failure link.
+const denseDepth = 3
+
 // build compiles the automaton once every needle is added.
 func (a *acIndex) build() {
 	a.nclass = 1
@@ -58,69 +67,108 @@ func (a *acIndex) build() {
 			}
 		}
 	}
-	// Trie.
 	type edge struct {
 		st    int32
 		class uint16
 	}
 	trie := map[edge]int32{}
-	nstates := int32(1)
-	var outs [][]int32
-	outs = append(outs, nil)
+	depth := []int32{0}
+	outs := [][]int32{nil}
 	for n, id := range a.needles {
 		st := int32(0)
 		for k := 0; k < len(n); k++ {
 			e := edge{st, a.classes[n[k]]}
 			nx, ok := trie[e]
 			if !ok {
-				nx = nstates
-				nstates++
+				nx = int32(len(depth))
 				trie[e] = nx
+				depth = append(depth, depth[st]+1)
 				outs = append(outs, nil)
 			}
 			st = nx
 		}
 		outs[st] = append(outs[st], id)
 	}
+	nstates := len(depth)
 	nc := a.nclass
-	a.delta = make([]int32, int(nstates)*nc)
-	for i := range a.delta {
-		a.delta[i] = -1
-	}
+	// Children lists, sorted by class, for every state (used to build, kept for deep ones).
+	children := make([][]edge, nstates) // edge.st holds the child state here
 	for e, nx := range trie {
-		a.delta[int(e.st)*nc+int(e.class)] = nx
+		children[e.st] = append(children[e.st], edge{nx, e.class})
 	}
-	fail := make([]int32, nstates)
+	a.row = make([]int32, nstates)
+	ndense := 0
+	for st := range depth {
+		if depth[st] <= denseDepth {
+			a.row[st] = int32(ndense)
+			ndense++
+		} else {
+			a.row[st] = -1
+		}
+	}
+	a.delta = make([]int32, ndense*nc)
+	a.fail = make([]int32, nstates)
+	a.edgeStart = make([]int32, nstates+1)
 	a.dict = make([]int32, nstates)
 	a.dictNext = make([]int32, nstates)
-	// BFS: complete the transitions and compute failure links.
-	queue := make([]int32, 0, nstates)
-	for c := 0; c < nc; c++ {
-		nx := a.delta[c]
-		if nx < 0 {
-			a.delta[c] = 0
-			continue
+	child := func(st int32, c uint16) int32 {
+		for _, e := range children[st] {
+			if e.class == c {
+				return e.st
+			}
 		}
-		fail[nx] = 0
-		queue = append(queue, nx)
+		return -1
 	}
-	a.dict[0] = -1
+	// BFS over the trie: failure links, then dense rows completed through them.
+	queue := make([]int32, 0, nstates)
+	queue = append(queue, 0)
 	for q := 0; q < len(queue); q++ {
 		st := queue[q]
-		for c := 0; c < nc; c++ {
-			nx := a.delta[int(st)*nc+c]
-			if nx < 0 {
-				a.delta[int(st)*nc+c] = a.delta[int(fail[st])*nc+c]
+		for _, e := range children[st] {
+			queue = append(queue, e.st)
+			if st == 0 {
+				a.fail[e.st] = 0
 				continue
 			}
-			fail[nx] = a.delta[int(fail[st])*nc+c]
-			queue = append(queue, nx)
+			f := a.fail[st]
+			for {
+				if nx := child(f, e.class); nx >= 0 {
+					a.fail[e.st] = nx
+					break
+				}
+				if f == 0 {
+					a.fail[e.st] = 0
+					break
+				}
+				f = a.fail[f]
+			}
 		}
 	}
-	// Dictionary links, in BFS order so a state's failure target is done first.
-	a.dict[0], a.dictNext[0] = -1, -1
 	for _, st := range queue {
-		f := fail[st]
+		if r := a.row[st]; r >= 0 {
+			for c := 0; c < nc; c++ {
+				nx := child(st, uint16(c))
+				if nx < 0 {
+					if st == 0 {
+						nx = 0
+					} else {
+						nx = a.delta[int(a.row[a.fail[st]])*nc+c] // failure states are shallower: done
+					}
+				}
+				a.delta[int(r)*nc+c] = nx
+			}
+		}
+	}
+	for st := 0; st < nstates; st++ {
+		a.edgeStart[st+1] = a.edgeStart[st] + int32(len(children[st]))
+		for _, e := range children[st] {
+			a.edgeClass = append(a.edgeClass, e.class)
+			a.edgeNext = append(a.edgeNext, e.st)
+		}
+	}
+	a.dict[0], a.dictNext[0] = -1, -1
+	for _, st := range queue[1:] {
+		f := a.fail[st]
 		a.dictNext[st] = a.dict[f]
 		if len(outs[st]) > 0 {
 			a.dict[st] = st
@@ -130,6 +178,21 @@ func (a *acIndex) build() {
 	}
 	a.outs = outs
 	a.needles = nil
+}
+
+// step moves the automaton from st on byte class c.
+func (a *acIndex) step(st int32, c uint16) int32 {
+	for {
+		if r := a.row[st]; r >= 0 {
+			return a.delta[int(r)*a.nclass+int(c)]
+		}
+		for e := a.edgeStart[st]; e < a.edgeStart[st+1]; e++ {
+			if a.edgeClass[e] == c {
+				return a.edgeNext[e]
+			}
+		}
+		st = a.fail[st]
+	}
 }
 
 // scratch is per-Match state: which needles and rules this event already triggered.
@@ -177,12 +240,11 @@ func (hx *hits) scannedASCII(f *fieldMatcher) bool {
 	if hx == nil {
 		return false
 	}
-	for i := range f.vals {
-		if seq := f.vals[i].seq; int(seq) < len(hx.slots) {
-			if slot := hx.slots[seq]; slot >= 0 {
-				return hx.sc.scanned[slot>>slotBits]
-			}
-		}
+	if f.probe < 0 || int(f.vals[f.probe].seq) >= len(hx.slots) {
+		return false
+	}
+	if slot := hx.slots[f.vals[f.probe].seq]; slot >= 0 {
+		return hx.sc.scanned[slot>>slotBits]
 	}
 	return false
 }

@@ -358,7 +358,7 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 	if err != nil {
 		return fieldMatcher{}, err
 	}
-	fm := fieldMatcher{all: m.all, neq: m.neq}
+	fm := fieldMatcher{all: m.all, neq: m.neq, probe: -1}
 	if field == "" {
 		fm.acc = accessor{kind: accKeywords}
 		if m.exists || m.fieldref || m.neq {
@@ -404,6 +404,9 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 			if vms[i].op == vContains && !vms[i].cased && isASCII(vms[i].s) {
 				vms[i].asciiContains = true
 				fm.anyContains = true
+				if fm.probe < 0 && vms[i].s != "" {
+					fm.probe = int32(len(fm.vals) + i)
+				}
 			}
 		}
 		fm.vals = append(fm.vals, vms...)

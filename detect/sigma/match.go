@@ -358,6 +358,7 @@ type fieldMatcher struct {
 	// anyContains: some value is a case-insensitive ASCII contains, which has a fast path
 	// for ASCII values.
 	anyContains bool
+	probe       int32 // first value with asciiContains (its automaton slot tells ASCII-ness), or -1
 }
 
 func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {

@@ -227,11 +227,10 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	sc.scanned[k] = true
 	sc.touched = append(sc.touched, k)
 	seen := sc.needles[k]
-	nc := a.nclass
 	st := int32(0)
 	str := v.s
 	for p := 0; p < len(str); p++ {
-		st = a.delta[int(st)*nc+int(a.classes[lowerASCII[str[p]]])]
+		st = a.step(st, a.classes[lowerASCII[str[p]]])
 		for d := a.dict[st]; d >= 0; d = a.dictNext[d] {
 			for _, id := range a.outs[d] {
 				seen[id>>6] |= 1 << (uint(id) & 63)
