@@ -97,14 +97,20 @@ func fmtTime(t time.Time) string {
 }
 
 func entryNode(e *AllowEntry) (*yaml.Node, error) {
-	desc := "vigil allowlist entry: " + e.Reason + ". Added by " + e.Author
+	desc := "vigil allowlist entry: " + e.Reason + "."
+	if e.Author != "" || !e.Created.IsZero() {
+		desc += " Added"
+	}
+	if e.Author != "" {
+		desc += " by " + e.Author
+	}
 	if !e.Created.IsZero() {
 		desc += " on " + e.Created.UTC().Format(time.RFC3339)
 	}
 	if e.Expires.IsZero() {
-		desc += "; never expires."
+		desc += " Never expires."
 	} else {
-		desc += "; expires " + e.Expires.UTC().Format(time.RFC3339) + "."
+		desc += " Expires " + e.Expires.UTC().Format(time.RFC3339) + "."
 	}
 	// "rules: any" is pySigma's spelling for every rule of the logsource.
 	rules := str("any")
