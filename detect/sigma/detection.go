@@ -414,7 +414,36 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 			return fm, errAt(it, "rule compiles to more than %d values (YAML aliases?)", maxValuesPerRule)
 		}
 	}
+	fm.buildNameSet()
 	return fm, nil
+}
+
+// minNameSet is how many base-name values a field needs before a hash set pays off.
+const minNameSet = 4
+
+// buildNameSet lets long OR lists of equality and backslash-suffix values (lists of
+// tool names) be tested with one hash lookup of the value's base name.
+func (f *fieldMatcher) buildNameSet() {
+	if f.all || f.neq || f.acc.kind == accKeywords {
+		return
+	}
+	n := 0
+	for i := range f.vals {
+		if _, ok := indexName(&f.vals[i]); ok {
+			n++
+		}
+	}
+	if n < minNameSet {
+		return
+	}
+	f.nameSet = make(map[uint64]struct{}, n)
+	for i := range f.vals {
+		if name, ok := indexName(&f.vals[i]); ok {
+			h, _ := foldHash(name)
+			f.nameSet[h] = struct{}{}
+			f.vals[i].inNameSet = true
+		}
+	}
 }
 
 // seg is one piece of a Sigma string value: literal bytes or a wildcard.

@@ -71,6 +71,7 @@ type valueMatcher struct {
 	// asciiContains: a case-insensitive contains with an ASCII needle.
 	asciiContains bool
 	glob          []gtok
+	inNameSet     bool   // covered by fieldMatcher.nameSet
 	seq           int32  // number within the rule, for a Set's per-rule tables
 	lit           string // vGlob, vRegex: a literal every match contains (prefilter)
 	re            *regexp.Regexp
@@ -358,7 +359,9 @@ type fieldMatcher struct {
 	// anyContains: some value is a case-insensitive ASCII contains, which has a fast path
 	// for ASCII values.
 	anyContains bool
-	probe       int32 // first value with asciiContains (its automaton slot tells ASCII-ness), or -1
+	// nameSet holds the folded base-name hashes of the values marked inNameSet.
+	nameSet map[uint64]struct{}
+	probe   int32 // first value with asciiContains (its automaton slot tells ASCII-ness), or -1
 }
 
 func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
@@ -394,9 +397,16 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 		}
 		return true
 	}
+	nameMiss := false
+	if f.nameSet != nil && ok && !v.isNum {
+		if h, hashed := foldHash(baseName(v.s)); hashed {
+			_, hit := f.nameSet[h]
+			nameMiss = !hit
+		}
+	}
 	for i := range f.vals {
 		m := &f.vals[i]
-		if ascii && m.nonASCII {
+		if (ascii && m.nonASCII) || (nameMiss && m.inNameSet) {
 			continue
 		}
 		if ascii && m.asciiContains {
