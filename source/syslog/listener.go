@@ -267,7 +267,7 @@ func (l *Listener) runUDP(ctx context.Context, pc *net.UDPConn, out chan<- sourc
 		if len(msg) == 0 {
 			continue
 		}
-		l.pipe.record(ctx, msg, source.Origin{Feed: l.cfg.Name, Where: lastWhere}, lastPC, out, nil)
+		l.pipe.record(msg, source.Origin{Feed: l.cfg.Name, Where: lastWhere}, lastPC, out, nil)
 	}
 }
 

@@ -309,3 +309,44 @@ func TestReadTimeoutSteadyStream(t *testing.T) {
 		t.Fatalf("connection closed: %s", lc)
 	}
 }
+
+// TestShutdownDeliversWhatWasRead: after cancellation the listener stops reading, but the
+// events it had already read still reach a consumer that keeps draining.
+func TestShutdownDeliversWhatWasRead(t *testing.T) {
+	l, err := NewListener(ListenConfig{URL: "tcp://127.0.0.1:0", Decode: rawDecode, QueueTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan source.Event) // nobody reads until after the cancel
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx, out) }()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range 5 {
+		fmt.Fprintf(conn, "<13>m%d\n", i)
+	}
+	waitFor(t, 5*time.Second, "records read", func() bool { return l.Status().Records == 5 })
+	cancel()
+	var got []string
+	for len(got) < 5 {
+		select {
+		case ev := <-out:
+			got = append(got, string(ev.Raw))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %q delivered after cancel", got)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Status(); st.Dropped != 0 || got[4] != "<13>m4" {
+		t.Fatalf("dropped %d, got %q", st.Dropped, got)
+	}
+}

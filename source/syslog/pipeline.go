@@ -111,15 +111,25 @@ func (p *pipe) decodeBatch(b *batch) {
 	close(b.done)
 }
 
-// emit hands over each batch's events in order until futures is closed. After ctx is
-// done it keeps draining, counting what it cannot deliver as dropped.
+// emit hands over each batch's events in order until futures is closed. Once ctx is
+// done the reader stops, and what it had already read is still delivered for up to one
+// queue timeout in total (so a consumer draining at shutdown loses nothing); the rest is
+// counted as dropped.
 func (p *pipe) emit(ctx context.Context, futures <-chan *batch, out chan<- source.Event) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
+	var drainBy time.Time
 	for b := range futures {
 		<-b.done
 		for i := range b.evs {
-			p.deliver(ctx, b.evs[i], b.pc, out, t)
+			wait := p.queue
+			if ctx.Err() != nil {
+				if drainBy.IsZero() {
+					drainBy = time.Now().Add(p.queue)
+				}
+				wait = time.Until(drainBy)
+			}
+			p.deliver(b.evs[i], b.pc, out, t, wait)
 		}
 		b.release()
 	}

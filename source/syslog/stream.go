@@ -63,12 +63,12 @@ type pipe struct {
 }
 
 // record counts, decodes and hands over one message inline (the UDP path).
-func (p *pipe) record(ctx context.Context, data []byte, origin source.Origin, pc *peerCounters, out chan<- source.Event, t *time.Timer) {
+func (p *pipe) record(data []byte, origin source.Origin, pc *peerCounters, out chan<- source.Event, t *time.Timer) {
 	p.c.Records.Add(1)
 	pc.records.Add(1)
 	ev := source.Event{}
 	if p.decodeOne(data, origin, pc, &ev) {
-		p.deliver(ctx, ev, pc, out, t)
+		p.deliver(ev, pc, out, t, p.queue)
 	}
 }
 
@@ -88,31 +88,25 @@ func (p *pipe) decodeOne(data []byte, origin source.Origin, pc *peerCounters, ev
 	return true
 }
 
-// deliver hands ev over on out. With a nil timer it never blocks (UDP); otherwise it
-// waits up to the queue timeout. Either way a failed hand-off is counted as Dropped.
-func (p *pipe) deliver(ctx context.Context, ev source.Event, pc *peerCounters, out chan<- source.Event, t *time.Timer) {
+// deliver hands ev over on out, waiting at most wait for room (with a nil timer it never
+// waits: UDP). A failed hand-off is counted as Dropped.
+func (p *pipe) deliver(ev source.Event, pc *peerCounters, out chan<- source.Event, t *time.Timer, wait time.Duration) {
 	select {
 	case out <- ev:
 		return
 	default:
 	}
-	if t == nil || ctx.Err() != nil {
-		p.c.Dropped.Add(1)
-		pc.dropped.Add(1)
-		return
+	if t != nil && wait > 0 {
+		t.Reset(wait)
+		select {
+		case out <- ev:
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
-	t.Reset(p.queue)
-	select {
-	case out <- ev:
-		t.Stop()
-	case <-t.C:
-		p.c.Dropped.Add(1)
-		pc.dropped.Add(1)
-	case <-ctx.Done():
-		t.Stop()
-		p.c.Dropped.Add(1)
-		pc.dropped.Add(1)
-	}
+	p.c.Dropped.Add(1)
+	pc.dropped.Add(1)
 }
 
 func (p *pipe) skipped(pc *peerCounters) {
