@@ -174,7 +174,7 @@ func runHunt(ctx context.Context, o *huntOptions, io stdio) int {
 	}
 	var store *triage.Store
 	if o.state != "" {
-		s, err := triage.Open(o.state)
+		s, err := openStore(o.state)
 		if err != nil {
 			fmt.Fprintf(io.err, "vigil hunt: --state %s: %v\n", o.state, err)
 			return exitFailure
