@@ -193,3 +193,16 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"plain", "a\x1b[2Jb", "\u202e", "\xff\xfe", "C:\\x\\ü.exe\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, r := range printable(s) {
+			if unsafeRune(r) {
+				t.Fatalf("printable(%q) kept %U", s, r)
+			}
+		}
+	})
+}

@@ -192,3 +192,16 @@ func TestAllowlistBadStore(t *testing.T) {
 		t.Errorf("foreign store: exit %d, %q; want 1 naming the file", code, errs)
 	}
 }
+
+func FuzzParseExpiry(f *testing.F) {
+	for _, s := range []string{"7d", "36h", "2026-06-30", "2026-04-01T10:00:00+02:00", "0d", "-1h", "99999999d", "d"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseExpiry(s, now)
+		if err == nil && !got.After(now) {
+			t.Fatalf("parseExpiry(%q) = %v, not after %v", s, got, now)
+		}
+	})
+}
