@@ -64,17 +64,39 @@ func TestRegressionSigmaHQ(t *testing.T) {
 	}
 }
 
-// decodeFile decodes a regression JSON file. Each file here holds one pretty-printed
-// event, which is one record.
+// decodeFile frames and decodes a regression JSON file (one or more pretty-printed
+// events back to back) with the production framer and decoder.
 func decodeFile(t testing.TB, path string) []source.Event {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev source.Event
-	if err := decode.Decode(data, source.Origin{Where: path, Line: 1}, &ev); err != nil {
-		t.Fatalf("decode %s: %v", path, err)
+	fr := decode.NewFramer(decode.DefaultMaxRecord)
+	fr.Write(data)
+	var evs []source.Event
+	add := func(rec decode.Record) {
+		if rec.Oversize {
+			t.Fatalf("%s:%d: record over %d bytes", path, rec.Line, decode.DefaultMaxRecord)
+		}
+		var ev source.Event
+		if err := decode.Decode(rec.Data, source.Origin{Where: path, Line: rec.Line, Offset: rec.Offset}, &ev); err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		evs = append(evs, ev)
 	}
-	return []source.Event{ev}
+	for {
+		rec, ok := fr.Next()
+		if !ok {
+			break
+		}
+		add(rec)
+	}
+	if rec, ok := fr.Close(); ok {
+		add(rec)
+	}
+	if len(evs) == 0 {
+		t.Fatalf("%s: no events", path)
+	}
+	return evs
 }
