@@ -20,9 +20,11 @@ const alertColumns = `id, rule_id, rule_name, level, host, user, image, parent_i
 	parent_command_line, pid, parent_pid, event_id, origin, first_seen, last_seen, count, status,
 	reason, suppressed, allowlist_id, parent_from_tree, raw`
 
-// UpsertAlert stores a, or, when an alert with its id exists, adds a.Count (at least 1)
-// to its count, widens first/last seen and takes a's suppression; the stored status and
-// reason are kept (an analyst's verdict is never overwritten by the engine).
+// UpsertAlert stores a, or, when an alert with its id exists, adds a.Count to its count
+// (a.Count is the number of occurrences not yet stored: 0 when only the suppression
+// changed), widens first/last seen and takes a's suppression. A new alert is stored with
+// a count of at least 1. The stored status and reason are kept: an analyst's verdict is
+// never overwritten by the engine.
 func (s *Store) UpsertAlert(ctx context.Context, a AlertRecord) error {
 	return s.UpsertAlerts(ctx, []AlertRecord{a})
 }
@@ -45,7 +47,7 @@ func (s *Store) UpsertAlerts(ctx context.Context, as []AlertRecord) error {
 	st, err := tx.PrepareContext(ctx, `INSERT INTO alerts (`+alertColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
-			count = alerts.count + excluded.count,
+			count = alerts.count + ?,
 			first_seen = min(alerts.first_seen, excluded.first_seen),
 			last_seen = max(alerts.last_seen, excluded.last_seen),
 			suppressed = excluded.suppressed,
@@ -66,10 +68,8 @@ func (s *Store) UpsertAlerts(ctx context.Context, as []AlertRecord) error {
 		if err := validReason(reason); err != nil {
 			return fmt.Errorf("upsert alert %s: %w", a.ID, err)
 		}
-		count := a.Count
-		if count < 1 {
-			count = 1
-		}
+		delta := max(a.Count, 0)
+		count := max(a.Count, 1)
 		first, last := a.FirstSeen, a.LastSeen
 		if first.IsZero() {
 			first = last
@@ -84,7 +84,7 @@ func (s *Store) UpsertAlerts(ctx context.Context, as []AlertRecord) error {
 		_, err := st.ExecContext(ctx, a.ID, a.RuleID, a.RuleName, a.Level, a.Host, a.User, a.Image,
 			a.ParentImage, a.CommandLine, a.ParentCommandLine, int64(a.PID), int64(a.ParentPID),
 			int64(a.EventID), a.Origin, toNanos(first), toNanos(last), count, string(status),
-			string(reason), a.Suppressed, a.AllowlistID, a.ParentFromTree, raw)
+			string(reason), a.Suppressed, a.AllowlistID, a.ParentFromTree, raw, delta)
 		if err != nil {
 			return fmt.Errorf("upsert alert %s in %s: %w", a.ID, s.path, err)
 		}

@@ -205,9 +205,23 @@ func TestUpsertKeepsVerdict(t *testing.T) {
 	if err := s.UpsertAlerts(ctx, []AlertRecord{again}); err != nil {
 		t.Fatal(err)
 	}
+	onlySuppressed := alertRec("a1", t0)
+	onlySuppressed.Count, onlySuppressed.Suppressed, onlySuppressed.AllowlistID = 0, true, "al-x"
+	if err := s.UpsertAlert(ctx, onlySuppressed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertAlert(ctx, AlertRecord{ID: "fresh", Count: 0, LastSeen: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := s.Alert(ctx, "fresh"); err != nil || fresh.Count != 1 || !fresh.FirstSeen.Equal(t0) || fresh.Status != StatusOpen {
+		t.Errorf("new alert with count 0: %+v, %v; want count 1, first seen %v, open", fresh, err, t0)
+	}
 	got, err := s.Alert(ctx, "a1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !got.Suppressed || got.AllowlistID != "al-x" {
+		t.Errorf("suppression not taken from the upsert: %+v", got)
 	}
 	if got.Count != 4 || !got.LastSeen.Equal(t0.Add(time.Minute)) || !got.FirstSeen.Equal(t0) || got.Status != StatusAcknowledged {
 		t.Errorf("after upsert: count %d first %v last %v status %s; want 4, %v, %v, acknowledged",
