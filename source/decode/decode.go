@@ -108,7 +108,17 @@ type decoder struct {
 }
 
 func newDecoder() *decoder {
-	return &decoder{names: make(map[string]string, 256)}
+	d := &decoder{names: make(map[string]string, len(knownNames)+256)}
+	d.seedNames()
+	return d
+}
+
+// seedNames starts the intern cache with the well-known names, so a name costs one map
+// lookup whether it is well known or was seen before.
+func (d *decoder) seedNames() {
+	for k, v := range knownNames {
+		d.names[k] = v
+	}
 }
 
 func (d *decoder) release() {
@@ -121,8 +131,9 @@ func (d *decoder) release() {
 	d.path = d.path[:0]
 	d.err = nil
 	d.bare = false
-	if len(d.names) > maxInternCache {
+	if len(d.names) > len(knownNames)+maxInternCache {
 		clear(d.names)
+		d.seedNames()
 	}
 }
 
@@ -279,14 +290,11 @@ func (d *decoder) addString(name, s string) bool {
 
 // intern returns a string for b, allocating only for names not seen before.
 func (d *decoder) intern(b []byte) string {
-	if s, ok := knownNames[string(b)]; ok {
-		return s
-	}
 	if s, ok := d.names[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(d.names) < maxInternCache {
+	if len(d.names) < len(knownNames)+maxInternCache {
 		d.names[s] = s
 	}
 	return s

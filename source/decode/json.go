@@ -26,7 +26,7 @@ func (d *decoder) scanJSON() bool {
 	if i+3 <= len(p) && p[i] == 0xEF && p[i+1] == 0xBB && p[i+2] == 0xBF {
 		i = skipSpace(p, i+3)
 	}
-	keys, ok := d.topKeys(i)
+	keys, ok := d.topKeys(i, false)
 	if !ok {
 		// Blame the format the keys seen so far point to.
 		d.format = guessFormat(keys)
@@ -67,9 +67,10 @@ func guessFormat(keys int) source.Format {
 	return source.FormatUnknown
 }
 
-// topKeys scans the top-level object at i, classifying its keys and validating syntax
-// cheaply (the walk validates again while it emits).
-func (d *decoder) topKeys(i int) (int, bool) {
+// topKeys scans the top-level object at i, classifying its keys (the walk validates the
+// syntax while it emits). Unless all is set it stops at the first key that settles the
+// format on its own (Event, win, winlog, ...), which saves a pass over most records.
+func (d *decoder) topKeys(i int, all bool) (int, bool) {
 	p := d.rec
 	if i >= len(p) || p[i] != '{' {
 		return 0, d.fail("expected '{' at byte %d", d.base+i)
@@ -110,6 +111,9 @@ func (d *decoder) topKeys(i int) (int, bool) {
 		}
 		if keys&(1<<20) != 0 && keys&(1<<21) != 0 {
 			keys |= keyProcess
+		}
+		if !all && keys&(keyEvent|keyWin|keyECS) != 0 {
+			return keys, true
 		}
 		i = skipSpace(p, ke)
 		if i >= len(p) || p[i] != ':' {

@@ -36,6 +36,8 @@ type slots struct {
 // Windows/ECS conventions by the scanners).
 func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 	s := &d.sv
+	var hashIdx [8]int
+	hashes := hashIdx[:0]
 	if d.format == source.FormatWMI {
 		wmiNames(ev)
 	}
@@ -158,14 +160,30 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 			}
 		default:
 			if strings.HasPrefix(f.Name, "process.hash.") && v != "" {
-				if s.ecsHash != "" {
-					s.ecsHash += ","
-				}
-				s.ecsHash += strings.ToUpper(f.Name[len("process.hash."):]) + "=" + v
+				hashes = append(hashes, i)
 			}
 		}
 	}
 
+	if len(hashes) > 0 {
+		// ECS moves Sysmon's Hashes into process.hash.*: rebuild "SHA1=...,MD5=...".
+		var b []byte
+		for k, i := range hashes {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			f := ev.Fields[i]
+			for _, c := range []byte(f.Name[len("process.hash."):]) {
+				if c >= 'a' && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			b = append(b, '=')
+			b = append(b, f.Value...)
+		}
+		s.ecsHash = string(b)
+	}
 	if s.eventID == "" {
 		s.eventID = s.ecsCode
 	}
@@ -327,10 +345,26 @@ func canonicalGUID(g string) string {
 	if len(core) != 36 || core[8] != '-' || core[13] != '-' || core[18] != '-' || core[23] != '-' {
 		return g
 	}
-	if len(g) == 38 && g[0] == '{' && strings.ToLower(core) == core {
+	lower := true
+	for i := 0; i < len(core); i++ {
+		if core[i] >= 'A' && core[i] <= 'Z' {
+			lower = false
+			break
+		}
+	}
+	if lower && len(g) == 38 {
 		return g
 	}
-	return "{" + strings.ToLower(core) + "}"
+	var b [38]byte
+	b[0], b[37] = '{', '}'
+	for i := 0; i < 36; i++ {
+		c := core[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i+1] = c
+	}
+	return string(b[:])
 }
 
 func setIf(dst *string, v string) {
