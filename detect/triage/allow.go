@@ -283,3 +283,40 @@ func (s *Store) ImportAllow(ctx context.Context, entries []AllowEntry) (added, s
 	}
 	return added, skipped, nil
 }
+
+// UpdateAllow replaces an entry's rule, conditions, expiry and reason (the TUI's edit);
+// its id, author, creation time and hits are kept. An unknown id is ErrNotFound.
+func (s *Store) UpdateAllow(ctx context.Context, e AllowEntry) (AllowEntry, error) {
+	if e.ID == "" {
+		return AllowEntry{}, invalidf("update allowlist entry: empty id")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return AllowEntry{}, fmt.Errorf("update allowlist entry %s in %s: %w", e.ID, s.path, err)
+	}
+	defer tx.Rollback()
+	var created, lastHit int64
+	err = tx.QueryRowContext(ctx, "SELECT author, created, hits, last_hit FROM allowlist WHERE id = ?", e.ID).
+		Scan(&e.Author, &created, &e.Hits, &lastHit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AllowEntry{}, fmt.Errorf("allowlist entry %q: %w", e.ID, ErrNotFound)
+	}
+	if err != nil {
+		return AllowEntry{}, fmt.Errorf("update allowlist entry %s in %s: %w", e.ID, s.path, err)
+	}
+	e.Created, e.LastHit = fromNanos(created), fromNanos(lastHit)
+	if err := validateEntry(&e); err != nil {
+		return AllowEntry{}, fmt.Errorf("update allowlist entry %s: %w", e.ID, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE allowlist SET rule_id = ?, image = ?, parent_image = ?, command_line = ?,
+		user = ?, host = ?, expires = ?, reason = ? WHERE id = ?`,
+		e.RuleID, patternText(e.Image), patternText(e.ParentImage), patternText(e.CommandLine),
+		patternText(e.User), patternText(e.Host), toNanos(e.Expires), e.Reason, e.ID)
+	if err != nil {
+		return AllowEntry{}, fmt.Errorf("update allowlist entry %s in %s: %w", e.ID, s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return AllowEntry{}, fmt.Errorf("update allowlist entry %s in %s: %w", e.ID, s.path, err)
+	}
+	return e, nil
+}

@@ -319,3 +319,31 @@ func TestImportAllowIdempotent(t *testing.T) {
 		t.Errorf("after a refused import the allowlist has %d entries, want 3 (all or nothing)", len(list))
 	}
 }
+
+func TestUpdateAllow(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	s.setClock(func() time.Time { return t0 })
+	e, _, err := s.AddAllow(ctx, AllowEntry{Image: mustPattern(t, `*\a.exe`), Reason: "first"}, false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordHits(ctx, map[string]int{e.ID: 2}, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateAllow(ctx, AllowEntry{ID: e.ID, Host: mustPattern(t, "DC01"), Reason: "second", Author: "mallory", Hits: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := s.Allowlist(ctx)
+	if len(list) != 1 || list[0].Image != nil || list[0].Host.String() != "DC01" || list[0].Reason != "second" ||
+		list[0].Hits != 2 || list[0].Author != e.Author || !list[0].Created.Equal(t0) || got.Hits != 2 {
+		t.Errorf("after update: %+v (returned %+v)", list, got)
+	}
+	if _, err := s.UpdateAllow(ctx, AllowEntry{ID: "al-none", Host: mustPattern(t, "x"), Reason: "r"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("update of an unknown id: %v, want ErrNotFound", err)
+	}
+	if _, err := s.UpdateAllow(ctx, AllowEntry{ID: e.ID, Reason: "r"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("update to no condition: %v, want ErrInvalid", err)
+	}
+}
