@@ -72,6 +72,9 @@ func TestDNSRule(t *testing.T) {
 }
 
 func TestMatchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under -race; the normal run asserts zero allocations")
+	}
 	set, _ := NewSet([]*Rule{mustRule(t, dnsRule)})
 	ev := procStart("ParentImage", `C:\Windows\System32\dns.exe`, "Image", `C:\Windows\System32\cmd.exe`)
 	dst := make([]*Rule, 0, 8)

@@ -40,6 +40,9 @@ func TestIndexAgreesWithBruteForce(t *testing.T) {
 }
 
 func TestMatchAllocsAllRules(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under -race; the normal run asserts zero allocations")
+	}
 	rules, _ := LoadPaths([]string{sharedDir(t, "sigma/rules")}, nil)
 	set, _ := NewSet(rules)
 	evs := benchEvents2(t)
