@@ -1,10 +1,28 @@
 // Package decode turns one raw record (Windows event XML, EVTX-JSON, Winlogbeat/ECS,
-// NXLog, Wazuh, Snare, flat JSON, XML-to-JSON, WMI, optionally inside a syslog or CEE
-// envelope) into a source.Event, and cuts byte streams into records (Framer).
+// NXLog, Wazuh eventchannel and legacy WinEvtLog lines, Snare, flat JSON, XML-to-JSON,
+// WMI, optionally inside an RFC 3164/5424 syslog header or an "@cee:" wrapper) into a
+// source.Event, and cuts byte streams into records (Framer).
 //
 // The scanners are hand-written: attacker-controlled event data goes through them at
 // feed speed, so they avoid encoding/json and encoding/xml, bound every size, and build
 // all of an event's strings from one allocation.
+//
+// Field names follow docs/architecture.md. Beyond the record's own fields, Decode adds:
+//   - TokenElevationTypeName: the meaning of a 4688 TokenElevationType ("%%1936" ->
+//     "Type 1: full token (TokenElevationTypeDefault)"), next to the original.
+//   - syslog.priority, syslog.timestamp, syslog.hostname, syslog.appname, syslog.procid,
+//     syslog.msgid, syslog.structured_data, syslog.tag: the envelope's header parts.
+//   - Snare columns as Criticality, Channel, SnareCounter, SnareTime, EventID, SourceName,
+//     UserName, SIDType, EventType, Computer, Category, DataString, Message,
+//     SnareEventCounter; for 4688/4689 and Sysmon 1/5 (Snare and WinEvtLog lines) the
+//     Windows names cut out of the rendered message (NewProcessName, ParentProcessName,
+//     CommandLine, SubjectUserName, Image, ParentImage, ...).
+//   - WMI 4688/4689: the Windows names of the positional InsertionStrings.
+//   - NXLog: ProcessId from the rendered message when NXLog's case-folding lost it.
+//
+// Normalization: Process/Parent GUIDs are written "{lower-case}" whatever the shape;
+// parent values "-", "?" and "" leave Parent fields empty (Fields keep the original);
+// 4688 PIDs are hex, Sysmon's decimal; times without a zone are taken as UTC.
 package decode
 
 import (
