@@ -61,8 +61,8 @@ func run(listen string, n uint64, timeout time.Duration) int {
 	st := l.Status()
 	cancel()
 	<-done
-	fmt.Printf("events %d records %d bytes %d decode_errors %d dropped %d skipped %d seconds_from_first_event %.3f events_per_s %.0f\n",
-		got, st.Records, st.Bytes, st.DecodeErrors, st.Dropped, st.Skipped, el.Seconds(), float64(got)/el.Seconds())
+	fmt.Printf("events %d records %d bytes %d decode_errors %d dropped %d skipped %d seconds_from_first_event %.3f events_per_s %.0f cpu_s %.2f\n",
+		got, st.Records, st.Bytes, st.DecodeErrors, st.Dropped, st.Skipped, el.Seconds(), float64(got)/el.Seconds(), cpuSeconds())
 	if st.DecodeErrors+st.Dropped+st.Skipped > 0 {
 		return 1
 	}
