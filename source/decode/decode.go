@@ -123,6 +123,7 @@ type decoder struct {
 	err     *Error
 	sv      slots
 	bare    bool // naming an embedded EventData object: bare keys
+	nest    int  // envelope nesting (CEE payloads)
 }
 
 func newDecoder() *decoder {
@@ -149,6 +150,7 @@ func (d *decoder) release() {
 	d.path = d.path[:0]
 	d.err = nil
 	d.bare = false
+	d.nest = 0
 	if len(d.names) > len(knownNames)+maxInternCache {
 		clear(d.names)
 		d.seedNames()
@@ -157,10 +159,13 @@ func (d *decoder) release() {
 
 const maxInternCache = 2048
 
+// maxNest bounds records inside records ("@cee:" payloads holding another wrapper).
+const maxNest = 4
+
 // fail records the first error; scanners return false after calling it.
 func (d *decoder) fail(format string, args ...any) bool {
 	if d.err == nil {
-		d.err = &Error{Format: d.format, Origin: d.origin, Reason: fmt.Sprintf(format, args...), Err: errSyntax}
+		d.err = &Error{Format: publicFormat(d.format), Origin: d.origin, Reason: fmt.Sprintf(format, args...), Err: errSyntax}
 	}
 	return false
 }
@@ -179,7 +184,7 @@ func (d *decoder) decode(rec []byte, origin source.Origin, ev *source.Event) err
 	}
 	d.buf = append(d.buf[:0], rec...)
 	ok := d.decodeRecord(0, len(rec))
-	ev.Format, ev.Envelope = d.format, d.env
+	ev.Format, ev.Envelope = publicFormat(d.format), d.env
 	if !ok {
 		if d.err == nil {
 			d.err = &Error{Format: d.format, Origin: origin, Reason: "unrecognized record"}
@@ -195,6 +200,11 @@ func (d *decoder) decode(rec []byte, origin source.Origin, ev *source.Event) err
 
 // decodeRecord decodes buf[start:end] (a record or an envelope's payload).
 func (d *decoder) decodeRecord(start, end int) bool {
+	// A CEE payload is itself a record; bound how deep wrappers may nest.
+	if d.nest++; d.nest > maxNest {
+		return d.fail("envelopes nested deeper than %d", maxNest)
+	}
+	defer func() { d.nest-- }()
 	p := d.buf[start:end]
 	payload, env, hdr := unwrapEnvelope(p)
 	if env != source.EnvelopeNone {
@@ -237,6 +247,14 @@ const (
 	formatCEE                                    // "@cee:" + JSON
 	formatWazuhLegacy                            // "WinEvtLog:" lines
 )
+
+// publicFormat hides the sniffing pseudo-formats from callers.
+func publicFormat(f source.Format) source.Format {
+	if int(f) >= source.FormatCount {
+		return source.FormatUnknown
+	}
+	return f
+}
 
 func clip(b []byte, n int) []byte {
 	if len(b) > n {

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -43,6 +44,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"xml unquoted attribute", "<Event><Data Name=x>1</Data></Event>", source.FormatXML, `unquoted attribute "Name" in <Data>`},
 		{"snare too short", "MSWinEventLog\t1\tSecurity", source.FormatSnare, "Snare record has 2 fields"},
 		{"cee without json", "<13>@cee: nope", source.FormatUnknown, "expected '{'"},
+		{"cee nested too deep", nestedCEE(6), source.FormatUnknown, "envelopes nested deeper than 4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,4 +161,14 @@ func TestDecodeReusesFields(t *testing.T) {
 	if allocs > 3 {
 		t.Errorf("Decode of a flat JSON record: %.0f allocations, want at most 3 (Raw, strings, pool slack)", allocs)
 	}
+}
+
+// nestedCEE wraps a record in n "@cee:" payloads.
+func nestedCEE(n int) string {
+	rec := `{"EventID":1}`
+	for i := 0; i < n; i++ {
+		q, _ := json.Marshal(rec)
+		rec = `@cee: {"payload":` + string(q) + `}`
+	}
+	return rec
 }

@@ -58,8 +58,8 @@ func FuzzDecode(f *testing.F) {
 			if !errors.As(err, &de) {
 				t.Fatalf("error %T %v is not a *Error", err, err)
 			}
-			if de.Reason == "" {
-				t.Fatalf("error without a reason")
+			if de.Reason == "" || int(de.Format) >= source.FormatCount || int(ev.Format) >= source.FormatCount {
+				t.Fatalf("error without a reason or with a bad format: %+v", de)
 			}
 		} else if ev.Format == source.FormatUnknown || int(ev.Format) >= source.FormatCount {
 			t.Fatalf("decoded with format %v", ev.Format)

@@ -31,7 +31,7 @@ func (d *decoder) scanJSON() bool {
 		// Blame the format the keys seen so far point to.
 		d.format = guessFormat(keys)
 		if d.err != nil {
-			d.err.Format = d.format
+			d.err.Format = publicFormat(d.format)
 		}
 		return false
 	}
