@@ -50,6 +50,10 @@ type ListenConfig struct {
 // dropped and counted at once, so the socket keeps being drained. Datagrams the kernel
 // drops before vigil reads them (socket buffer full) are not visible to vigil; see
 // /proc/net/snmp Udp RcvbufErrors.
+//
+// When ctx is done Run closes the socket and every connection, hands over what it had
+// already read for up to one more QueueTimeout (so a consumer draining at shutdown loses
+// nothing), counts the rest as Dropped, and returns nil.
 type Listener struct {
 	cfg    ListenConfig
 	scheme string
