@@ -44,10 +44,11 @@ type Framer struct {
 	startOff  int64 // stream offset of start (kept across discards when oversize)
 	oversize  bool
 
-	depth   int  // stJSON nesting
-	inStr   bool // stJSON / stScalar inside a string
-	esc     bool // after a backslash inside a string
-	inTag   bool // stXML: still inside the <Event ...> start tag
+	depth   int    // stJSON nesting
+	arrays  uint64 // stJSON: bit d-1 set when the container at depth d is an array
+	inStr   bool   // stJSON / stScalar inside a string
+	esc     bool   // after a backslash inside a string
+	inTag   bool   // stXML: still inside the <Event ...> start tag
 	skipEnd string
 
 	inArray      bool // between elements of a top-level JSON array
@@ -426,6 +427,14 @@ func (f *Framer) scanJSON(eof bool) (Record, bool) {
 		case '{', '[':
 			if f.st == stJSON {
 				f.depth++
+				if f.depth <= 64 {
+					bit := uint64(1) << (f.depth - 1)
+					if c == '[' {
+						f.arrays |= bit
+					} else {
+						f.arrays &^= bit
+					}
+				}
 			}
 		case '}', ']':
 			if f.st == stScalar {
@@ -449,6 +458,24 @@ func (f *Framer) scanJSON(eof bool) (Record, bool) {
 				return f.emit(trimSpaceEnd(f.buf, f.start, f.pos), f.pos), true
 			}
 		case '\n':
+			if f.st == stJSON {
+				if i+1 >= len(b) && !eof {
+					// Decide on this newline once the next byte is known.
+					f.pos = i
+					f.checkSize()
+					return Record{}, false
+				}
+				if i+1 < len(b) && b[i+1] == '{' && !f.innermostArray() {
+					// No encoder starts a line with '{' inside an object: the object
+					// was cut short (a truncated NDJSON line). End it here so the next
+					// line still frames instead of being swallowed.
+					f.pos = i + 1
+					f.checkSize()
+					f.line++
+					f.inArray = false
+					return f.emit(trimCR(f.buf, f.start, f.pos-1), f.pos), true
+				}
+			}
 			f.line++
 		}
 	}
@@ -459,6 +486,15 @@ func (f *Framer) scanJSON(eof bool) (Record, bool) {
 		return f.emit(trimSpaceEnd(f.buf, f.start, f.pos), f.pos), true
 	}
 	return Record{}, false
+}
+
+// innermostArray reports whether the innermost open JSON container is an array (where a
+// line may start with '{'). Past 64 levels it answers yes, which never cuts a record.
+func (f *Framer) innermostArray() bool {
+	if f.depth < 1 || f.depth > 64 {
+		return true
+	}
+	return f.arrays&(uint64(1)<<(f.depth-1)) != 0
 }
 
 func trimSpaceEnd(b []byte, start, end int) int {

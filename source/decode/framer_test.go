@@ -93,6 +93,16 @@ func TestFramer(t *testing.T) {
 			want: []frec{{`{"a":"unterminated`, 1, 0, 19, false}, {`{"b":1}`, 2, 19, 26, false}},
 		},
 		{
+			name: "ndjson line cut outside a string does not swallow the next",
+			in:   "{\"a\":{\"b\":1\n{\"c\":2}\n",
+			want: []frec{{`{"a":{"b":1`, 1, 0, 12, false}, {`{"c":2}`, 2, 12, 19, false}},
+		},
+		{
+			name: "indent-0 array elements at column 0 stay in the array",
+			in:   "[\n{\n\"a\": [\n{\"x\":1}\n]\n}\n]",
+			want: []frec{{"{\n\"a\": [\n{\"x\":1}\n]\n}", 2, 2, 22, false}},
+		},
+		{
 			name: "unterminated object at eof is handed over",
 			in:   "{\"a\":1}\n{\"b\":",
 			want: []frec{{`{"a":1}`, 1, 0, 7, false}, {`{"b":`, 2, 8, 13, false}},
