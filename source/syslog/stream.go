@@ -10,6 +10,9 @@
 // Oversize messages (over MaxMessage) are dropped, never truncated: a cut JSON or XML
 // record would only decode into an error or, worse, a partial event. The framer skips
 // the message without buffering it and counts it in Status.Skipped.
+//
+// Decoding is the costly step, so a TCP or TLS stream is decoded in batches by one worker
+// per CPU, and the events are handed over in the order they arrived on the connection.
 package syslog
 
 import (
@@ -35,8 +38,8 @@ const (
 	DefaultIdleTimeout  = 5 * time.Minute
 	DefaultReadTimeout  = 30 * time.Second
 	DefaultQueueTimeout = 2 * time.Second
-	// MaxMessageLimit bounds MaxMessage: the framer's buffer is allocated at this size per
-	// connection.
+	// MaxMessageLimit bounds MaxMessage: each connection's framer allocates a buffer of
+	// MaxMessage plus a few bytes, and its batches may hold as much again.
 	MaxMessageLimit = 16 << 20
 )
 
@@ -55,11 +58,11 @@ type pipe struct {
 	max     int
 	idle    time.Duration
 	read    time.Duration
-	queue   time.Duration // 0: never drop, block until ctx is done
+	queue   time.Duration // how long a stream waits for room on out before dropping
 	c       *source.Counters
 	oversz  atomic.Uint64 // oversize messages, also counted in c.Skipped
 	jobs    chan *batch   // to the decode workers (startWorkers)
-	framing [3]atomic.Uint64
+	framing [framingLine + 1]atomic.Uint64 // connections per detected framing
 }
 
 // record counts, decodes and hands over one message inline (the UDP path).
