@@ -404,12 +404,6 @@ func (f *Framer) scanJSON(eof bool) (Record, bool) {
 		c := b[i]
 		if f.inStr {
 			switch {
-			case f.esc:
-				f.esc = false
-			case c == '\\':
-				f.esc = true
-			case c == '"':
-				f.inStr = false
 			case c == '\n':
 				// A raw newline cannot be inside a JSON string: the record is broken (a
 				// truncated line). End it here so the next line still frames.
@@ -417,7 +411,14 @@ func (f *Framer) scanJSON(eof bool) (Record, bool) {
 				f.checkSize()
 				f.line++
 				f.inArray = false
+				f.esc = false
 				return f.emit(trimCR(f.buf, f.start, f.pos-1), f.pos), true
+			case f.esc:
+				f.esc = false
+			case c == '\\':
+				f.esc = true
+			case c == '"':
+				f.inStr = false
 			}
 			continue
 		}
