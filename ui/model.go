@@ -326,13 +326,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		m.mouse(msg)
 	case tea.KeyMsg:
-		var c tea.Cmd
-		var quit bool
-		m, c, quit = m.key(msg)
-		if quit {
-			return m, tea.Quit
+		// Bubble Tea delivers runes that arrived in one read as one message ("gf" when
+		// keys are typed fast or sent by tmux): handle them one key at a time.
+		keys := []tea.KeyMsg{msg}
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			keys = keys[:0]
+			for _, r := range msg.Runes {
+				keys = append(keys, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			}
 		}
-		cmds = append(cmds, c)
+		for _, k := range keys {
+			var c tea.Cmd
+			var quit bool
+			m, c, quit = m.key(k)
+			if quit {
+				return m, tea.Quit
+			}
+			cmds = append(cmds, c)
+		}
 	}
 	cmds = append(cmds, m.sync())
 	return m, tea.Batch(cmds...)

@@ -135,6 +135,19 @@ func TestSelectionTracksID(t *testing.T) {
 	}
 }
 
+// Runes that arrive in one read come as one message; each is a key of its own.
+func TestRunesInOneMessage(t *testing.T) {
+	m := newTestModel(t, 120, 40, Config{})
+	m = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("Gf")})
+	if m.mode != modeNote || m.note.alertID != "a1" {
+		t.Errorf("\"Gf\": mode %v on %q, want the note dialog on a1", m.mode, m.note.alertID)
+	}
+	m = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("no")})
+	if m.note.input.Value() != "no" {
+		t.Errorf("typed %q", m.note.input.Value())
+	}
+}
+
 func TestFilterAndToggles(t *testing.T) {
 	m := newTestModel(t, 120, 40, Config{})
 	m, _ = press(t, m, "/", "d", "c", "0", "2")

@@ -29,7 +29,9 @@ func (s tmuxSession) run(args ...string) string {
 
 func (s tmuxSession) capture() string { return s.run("capture-pane", "-p", "-t", s.name) }
 
-func (s tmuxSession) keys(keys ...string) { s.run(append([]string{"send-keys", "-t", s.name}, keys...)...) }
+func (s tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
 
 // waitFor polls the screen until it contains want, or fails at the deadline.
 func (s tmuxSession) waitFor(want string, within time.Duration) string {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/vigil-soc/vigil/detect"
-	"github.com/vigil-soc/vigil/detect/rules"
 	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/source"
@@ -29,9 +27,10 @@ import (
 	"github.com/vigil-soc/vigil/ui"
 )
 
-// tuiOptions are the TUI's own flags; source flags come from feeds.go once it lands.
+// tuiOptions are the TUI's flags: the shared source flags (feeds.go) plus its own.
 type tuiOptions struct {
-	rules     stringList
+	src       sourceFlags
+	rules     []string
 	noBuiltin bool
 	state     string
 	readOnly  bool
@@ -39,14 +38,7 @@ type tuiOptions struct {
 	color     theme.ColorMode
 	logFile   string
 	demo      bool
-	sources   []string // source flags seen (until feeds.go parses them)
 }
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return fmt.Sprint([]string(*s)) }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 const tuiUsage = `vigil: no feed to watch. Attach one, or try the demo:
   vigil --listen tcp://0.0.0.0:1514       a forwarder pushes syslog to vigil
@@ -64,7 +56,8 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiOptions, error) {
 	var o tuiOptions
 	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var(&o.rules, "rules", "load Sigma rules from `DIR` (repeatable)")
+	o.src.register(fs)
+	fs.Var((*flagList)(&o.rules), "rules", "Sigma rule directory (recursive .yml/.yaml) or file; repeatable")
 	fs.BoolVar(&o.noBuiltin, "no-builtin", false, "do not load the built-in rules")
 	fs.StringVar(&o.state, "state", "", "triage store `DIR` (default $XDG_STATE_HOME/vigil; the demo uses a temp dir)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "disable verdicts and allowlist edits")
@@ -72,18 +65,15 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiOptions, error) {
 	colorName := fs.String("color", "auto", "colour output: auto, always or never (NO_COLOR and CLICOLOR are honoured)")
 	fs.StringVar(&o.logFile, "log", "", "write logs to `FILE` (nothing is printed while the TUI runs)")
 	fs.BoolVar(&o.demo, "demo", false, "replay the built-in scenario live")
-	src := func(name string) func(string) error {
-		return func(v string) error { o.sources = append(o.sources, "--"+name+"="+v); return nil }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: vigil [source flags] [--rules DIR]... [--no-builtin] [--state DIR] [--read-only] [--theme dark|light|auto] [--color auto|always|never] [--log FILE] [--demo]")
+		fs.PrintDefaults()
 	}
-	fs.Func("file", "watch `PATH` (repeatable, globs)", src("file"))
-	fs.Func("listen", "listen on `URL` (udp://, tcp://, tls://; repeatable)", src("listen"))
-	fs.Func("connect", "dial `URL` (tcp://, tls://)", src("connect"))
-	fs.BoolFunc("winlog", "the local Windows event log", src("winlog"))
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q (files are watched with --file)", fs.Arg(0))
+		return o, fmt.Errorf("unexpected argument %q (files are watched with --file; vigil hunt reads FILE arguments)", fs.Arg(0))
 	}
 	var err error
 	if o.palette, err = theme.ParsePalette(*themeName); err != nil {
@@ -92,8 +82,14 @@ func parseTUIFlags(args []string, stderr io.Writer) (tuiOptions, error) {
 	if o.color, err = theme.ParseColorMode(*colorName); err != nil {
 		return o, fmt.Errorf("--color: %w", err)
 	}
-	if len(o.sources) == 0 && !o.demo {
+	if !o.src.any() && !o.demo {
 		return o, errNoSource
+	}
+	if err := o.src.check(); err != nil {
+		return o, err
+	}
+	if err := checkRulePaths(o.rules); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -177,29 +173,23 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 			}
 		}()
 	}
-	for _, src := range o.sources {
-		name, val, _ := strings.Cut(strings.TrimPrefix(src, "--"), "=")
-		if name != "file" {
-			// feeds.go (shared with hunt) builds syslog and winlog feeds; until it lands
-			// the TUI says so instead of pretending.
-			return fmt.Errorf("--%s: not wired into the TUI yet (use vigil hunt)", name)
-		}
-		f, err := jsonfile.New(jsonfile.Config{Patterns: []string{val}})
-		if err != nil {
-			return fmt.Errorf("--file %s: %w", val, err)
-		}
-		feeds = append(feeds, f)
-	}
-
-	store, err := triage.Open(stateDir)
+	store, err := openStore(stateDir)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if o.src.any() {
+		fs, err := o.src.feeds(store)
+		if err != nil {
+			return err
+		}
+		feeds = append(feeds, fs...)
+	}
 
-	set, refused, err := tuiRules(o)
-	if err != nil {
-		return err
+	lr := loadRules(o.rules, o.noBuiltin)
+	set, refused := lr.set, lr.refused
+	if detectionRules(set) == 0 {
+		return errors.New("no detection rules loaded (check --rules and --no-builtin)")
 	}
 	for _, r := range refused {
 		logger.Warn("rule refused", "where", r.Error())
@@ -287,30 +277,6 @@ func utf8Locale(getenv func(string) string) bool {
 		}
 	}
 	return true
-}
-
-// tuiRules loads --rules and the built-in rules into a set. (hunt.go's helper replaces
-// this once it lands.)
-func tuiRules(o tuiOptions) (*sigma.Set, []sigma.Refused, error) {
-	all, refused := sigma.LoadPaths(o.rules, nil)
-	if !o.noBuiltin {
-		files := rules.Builtin()
-		names := make([]string, 0, len(files))
-		for n := range files {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			rs, ref := sigma.ParseRules(files[n], n, nil)
-			all, refused = append(all, rs...), append(refused, ref...)
-		}
-	}
-	set, ref := sigma.NewSet(all)
-	refused = append(refused, ref...)
-	if len(set.Rules()) == 0 {
-		return nil, refused, errors.New("no rules loaded (check --rules and --no-builtin)")
-	}
-	return set, refused, nil
 }
 
 // maxStoredAlerts bounds how many alerts are loaded from the store at startup.

@@ -23,14 +23,15 @@ func TestParseTUIFlags(t *testing.T) {
 				t.Errorf("options %+v", o)
 			}
 		}},
-		{name: "file and rules", args: []string{"--file", "x.json", "--rules", "a", "--rules", "b"}, check: func(t *testing.T, o tuiOptions) {
-			if len(o.sources) != 1 || len(o.rules) != 2 {
+		{name: "file and rules", args: []string{"--file", "x.json", "--rules", ".", "--rules", "demo"}, check: func(t *testing.T, o tuiOptions) {
+			if len(o.src.files) != 1 || len(o.rules) != 2 {
 				t.Errorf("options %+v", o)
 			}
 		}},
 		{name: "bad theme", args: []string{"--demo", "--theme", "neon"}, wantErr: "--theme"},
 		{name: "bad color", args: []string{"--demo", "--color", "sometimes"}, wantErr: "--color"},
 		{name: "stray arg", args: []string{"--demo", "x.json"}, wantErr: "unexpected argument"},
+		{name: "missing rules dir", args: []string{"--demo", "--rules", "no-such-dir"}, wantErr: "--rules no-such-dir"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
