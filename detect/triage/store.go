@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -133,6 +134,10 @@ func Open(dir string) (*Store, error) {
 
 	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
 		busyTimeout.Milliseconds())
+	if runtime.GOOS == "darwin" {
+		// macOS fsync does not flush the drive's cache; F_FULLFSYNC does (power loss).
+		q += "&_pragma=fullfsync(1)&_pragma=checkpoint_fullfsync(1)"
+	}
 	db, err := sql.Open("sqlite", "file:"+escapeURIPath(path)+"?"+q)
 	if err != nil {
 		return nil, fmt.Errorf("open triage store %s: %w", path, err)
