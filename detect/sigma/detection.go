@@ -415,6 +415,13 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 		}
 	}
 	fm.buildNameSet()
+	fm.allNonASCII = len(fm.vals) > 0
+	for i := range fm.vals {
+		if !fm.vals[i].nonASCII {
+			fm.allNonASCII = false
+			break
+		}
+	}
 	return fm, nil
 }
 
@@ -648,6 +655,11 @@ func buildMatcher(segs []seg, cased bool) valueMatcher {
 		return strings.ToLower(s)
 	}
 	if lit, ok := literalOf(segs); ok {
+		// A needle whose every rune has no case variants (emoji, digits, punctuation)
+		// folds to itself: the exact, vectorised comparison gives the same answer.
+		if !cased && !isASCII(lit) && caseless(lit) {
+			cased = true
+		}
 		m := valueMatcher{cased: cased, s: norm(lit)}
 		m.nonASCII = needsNonASCII(lit) || (cased && !isASCII(lit))
 		switch {

@@ -257,3 +257,13 @@ func containsFoldASCII(s, p string) bool {
 	}
 	return false
 }
+
+// caseless reports whether no rune of s has another case form.
+func caseless(s string) bool {
+	for _, r := range s {
+		if unicode.SimpleFold(r) != r {
+			return false
+		}
+	}
+	return true
+}

@@ -161,14 +161,7 @@ func (m *valueMatcher) matchString(s string) bool {
 	return false
 }
 
-func indexCased(s, p string) bool {
-	for i := 0; i+len(p) <= len(s); i++ {
-		if s[i:i+len(p)] == p {
-			return true
-		}
-	}
-	return false
-}
+func indexCased(s, p string) bool { return strings.Contains(s, p) }
 
 func (m *valueMatcher) cmpNum(f float64) bool {
 	switch m.cmp {
@@ -356,6 +349,7 @@ type fieldMatcher struct {
 	neq  bool // the field must differ from every value
 	// anyNonASCII: some value needs a non-ASCII haystack; check the value once.
 	anyNonASCII bool
+	allNonASCII bool // every value needs a non-ASCII byte (emoji lists)
 	// anyContains: some value is a case-insensitive ASCII contains, which has a fast path
 	// for ASCII values.
 	anyContains bool
@@ -381,6 +375,9 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 		return true
 	}
 	ascii := (f.anyNonASCII || f.anyContains) && ok && !v.isNum && (hx.scannedASCII(f) || isASCII(v.s))
+	if ascii && f.allNonASCII {
+		return false // no value can match an ASCII value
+	}
 	if f.all {
 		for i := range f.vals {
 			m := &f.vals[i]
