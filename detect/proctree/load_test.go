@@ -18,7 +18,12 @@ import (
 // real decoders live in source/decode.
 
 // loadFlat reads OTRF flat JSON lines (Sysmon 1 and 4688) into events, in file order.
-func loadFlat(t *testing.T, name string) []source.Event {
+func loadFlat(t *testing.T, name string) []source.Event { return loadFlatClock(t, name, false) }
+
+// loadFlatClock reads OTRF flat JSON lines; Sysmon 1/5 and Security 4688/4689 become
+// process starts and ends, everything else KindOther. With collector set, every event
+// takes the collector's TimeCreated (one clock for all sources) instead of Sysmon's UtcTime.
+func loadFlatClock(t *testing.T, name string, collector bool) []source.Event {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
@@ -37,14 +42,26 @@ func loadFlat(t *testing.T, name string) []source.Event {
 		}
 		s := func(k string) string { v, _ := m[k].(string); return v }
 		ev := source.Event{Host: s("Hostname"), Kind: source.KindProcessStart}
-		switch id, _ := m["EventID"].(float64); id {
-		case 1:
+		id, _ := m["EventID"].(float64)
+		sysmonEv := s("Channel") == "Microsoft-Windows-Sysmon/Operational"
+		switch {
+		case id == 5 && sysmonEv:
+			ev.Kind, ev.EventID = source.KindProcessEnd, 5
+			ev.Time = mustTime(t, "2006-01-02 15:04:05.000", s("UtcTime"))
+			ev.Process = source.Process{GUID: s("ProcessGuid"), PID: mustPID(t, s("ProcessId"), 10), Image: s("Image")}
+		case id == 4689:
+			ev.Kind, ev.EventID = source.KindProcessEnd, 4689
+			ev.Time = mustTime(t, time.RFC3339Nano, s("TimeCreated"))
+			ev.Process = source.Process{PID: mustPID(t, s("ProcessId"), 16), Image: s("ProcessName")}
+		case id != 1 && id != 4688:
+			ev.Kind, ev.EventID = source.KindOther, uint32(id)
+		case id == 1:
 			ev.EventID = 1
 			// Sysmon's UtcTime is the trustworthy clock in these datasets (SOURCE.md).
 			ev.Time = mustTime(t, "2006-01-02 15:04:05.000", s("UtcTime"))
 			ev.Process = source.Process{GUID: s("ProcessGuid"), PID: mustPID(t, s("ProcessId"), 10), Image: s("Image"), CommandLine: s("CommandLine"), User: s("User")}
 			ev.Parent = source.Parent{GUID: s("ParentProcessGuid"), PID: mustPID(t, s("ParentProcessId"), 10), Image: s("ParentImage"), CommandLine: s("ParentCommandLine")}
-		case 4688:
+		default:
 			ev.EventID = 4688
 			ts := s("TimeCreated")
 			if ts == "" { // some datasets carry only the collector's @timestamp
@@ -53,8 +70,9 @@ func loadFlat(t *testing.T, name string) []source.Event {
 			ev.Time = mustTime(t, time.RFC3339Nano, ts)
 			ev.Process = source.Process{PID: mustPID(t, s("NewProcessId"), 16), Image: s("NewProcessName"), CommandLine: s("CommandLine"), User: s("SubjectDomainName") + `\` + s("SubjectUserName")}
 			ev.Parent = source.Parent{PID: mustPID(t, s("ProcessId"), 16), Image: s("ParentProcessName")}
-		default:
-			t.Fatalf("%s:%d: unexpected event id %v", name, line, m["EventID"])
+		}
+		if collector {
+			ev.Time = mustTime(t, time.RFC3339Nano, s("TimeCreated"))
 		}
 		evs = append(evs, ev)
 	}

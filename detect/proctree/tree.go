@@ -498,6 +498,10 @@ func (t *Tree) start(ev *source.Event) *node {
 		if par != nil {
 			link(par, n)
 		}
+	} else if p := n.parent; p.synthesized && (p.pid == ev.Parent.PID || (p.guid != "" && p.guid == ev.Parent.GUID)) {
+		// A second report of the process (the Sysmon twin of a 4688) may know more
+		// about a parent that is known only from reports.
+		t.fillSynth(h, p, &ev.Parent)
 	}
 	t.enforceCap(h, n)
 	return n
@@ -509,15 +513,16 @@ func (t *Tree) start(ev *source.Event) *node {
 func (h *hostTree) sameProcess(pid uint32, guid, image string, ts int64) *node {
 	i := 0
 	for c := h.byPID[pid]; c != nil && i < maxChain; c, i = c.older, i+1 {
-		if c.exited || (guid != "" && c.guid != "" && c.guid != guid) {
+		if guid != "" && c.guid != "" && c.guid != guid {
 			continue
 		}
 		if c.synthesized {
-			if (ts == 0 || c.bound == 0 || ts <= c.bound) && (c.image == "" || missing(image) || strings.EqualFold(c.image, image)) {
+			if !c.exited && (ts == 0 || c.bound == 0 || ts <= c.bound) && (c.image == "" || missing(image) || strings.EqualFold(c.image, image)) {
 				return c
 			}
 			continue
 		}
+		// A twin may come after the process ended (4689 before the Sysmon 1 arrived).
 		if (guid == "" || c.guid == "") && ts != 0 && c.start != 0 && abs(c.start-ts) <= dedupWindow && strings.EqualFold(c.image, image) {
 			return c
 		}
@@ -565,28 +570,32 @@ func (t *Tree) fill(h *hostTree, n *node, ev *source.Event, guid string) {
 // synthesize adds the parent an event names but the tree has not seen: a process that
 // started before the feed (services.exe, dns.exe itself) or whose start is still on its way.
 func (t *Tree) synthesize(h *hostTree, ev *source.Event, ts int64) *node {
-	pp := &ev.Parent
 	n := t.alloc(h)
 	n.synthesized = true
-	n.pid = pp.PID
+	n.pid = ev.Parent.PID
 	n.bound = ts
-	if g := clip(pp.GUID, maxGUID); g != "" {
+	t.fillSynth(h, n, &ev.Parent)
+	h.linkPID(n)
+	return n
+}
+
+// fillSynth fills a synthesized node's empty fields from a child's Parent* fields.
+func (t *Tree) fillSynth(h *hostTree, n *node, pp *source.Parent) {
+	if g := clip(pp.GUID, maxGUID); n.guid == "" && g != "" {
 		if _, taken := h.byGUID[g]; !taken {
 			n.guid = strings.Clone(g)
 			h.byGUID[n.guid] = n
 		}
 	}
-	if !missing(pp.Image) {
+	if n.image == "" && !missing(pp.Image) {
 		n.image = t.internStr(clip(pp.Image, maxImage))
 	}
-	if pp.CommandLine != "" {
+	if n.cmd == "" && pp.CommandLine != "" {
 		n.cmd = strings.Clone(clip(pp.CommandLine, maxCommand))
 	}
-	if !missing(pp.User) {
+	if n.user == "" && !missing(pp.User) {
 		n.user = t.internStr(clip(pp.User, maxUser))
 	}
-	h.linkPID(n)
-	return n
 }
 
 // link makes c a child of p, in start order, unless that would make a cycle (event data

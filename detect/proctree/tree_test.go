@@ -747,3 +747,40 @@ func TestPIDChainAgeOut(t *testing.T) {
 		t.Fatalf("Enrich after chain removal: %q", ev.Parent.Image)
 	}
 }
+
+func TestOTRFMixedStream(t *testing.T) {
+	// A whole dataset as a watched file delivers it: 68 events of every kind, reg.exe
+	// reported by Sysmon 1 and 4688, its end by Sysmon 5 and 4689. On the collector's
+	// single clock the two reports are one process.
+	evs := loadFlatClock(t, "cmd_discover_iexplorer_version_registry_2020-10-2123281491.json", true)
+	if len(evs) != 68 {
+		t.Fatalf("%d events; want 68", len(evs))
+	}
+	tr := New(Config{})
+	var keys []Key
+	for i := range evs {
+		tr.Enrich(&evs[i])
+		k, _ := tr.Observe(&evs[i])
+		if evs[i].Kind == source.KindOther && k != (Key{}) {
+			t.Fatalf("event %d (id %d) made a node", i, evs[i].EventID)
+		}
+		if evs[i].Kind != source.KindOther {
+			keys = append(keys, k)
+		}
+		checkInvariants(t, tr)
+	}
+	if len(keys) != 4 || keys[0] != keys[1] || keys[1] != keys[2] || keys[2] != keys[3] {
+		t.Fatalf("keys of 4688, 4689, Sysmon 1, Sysmon 5 = %v; want one process", keys)
+	}
+	got := tr.Snapshot(keys[0])
+	if want := []string{"0:?cmd.exe(10308)", "1:*xreg.exe(2200)"}; !slices.Equal(images(got), want) {
+		t.Fatalf("snapshot = %v; want %v", images(got), want)
+	}
+	reg, cmd := got.Nodes[1], got.Nodes[0]
+	if reg.GUID != "{39e4a257-fc4b-5f90-9411-000000000700}" || !reg.Exit.Equal(time.Date(2020, 10, 21, 11, 28, 11, 239e6, time.UTC)) || reg.User != `WORKSTATION5\wardog` {
+		t.Errorf("reg.exe = %+v", reg)
+	}
+	if cmd.GUID != "{39e4a257-fc2f-5f90-9211-000000000700}" || cmd.Image != `C:\Windows\System32\cmd.exe` {
+		t.Errorf("cmd.exe = %+v", cmd)
+	}
+}
