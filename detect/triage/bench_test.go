@@ -90,3 +90,18 @@ func BenchmarkMatches1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpsertAlertSingle is one alert per transaction (one fsync each): the worst
+// case, when alerts trickle in one at a time.
+func BenchmarkUpsertAlertSingle(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b)
+	n := 0
+	for b.Loop() {
+		n++
+		if err := s.UpsertAlert(ctx, alertRec(fmt.Sprintf("a%d", n/2), t0.Add(time.Duration(n)*time.Millisecond))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+}
