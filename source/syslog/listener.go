@@ -48,8 +48,9 @@ type ListenConfig struct {
 // then drops the event and counts it in Dropped (the sender is slowed meanwhile, which is
 // TCP's own flow control). The UDP reader never blocks: when out is full the event is
 // dropped and counted at once, so the socket keeps being drained. Datagrams the kernel
-// drops before vigil reads them (socket buffer full) are not visible to vigil; see
-// /proc/net/snmp Udp RcvbufErrors.
+// drops before vigil reads them (socket buffer full) are not events vigil read, so they
+// are not in Records or Dropped; on Linux the socket reports them (SO_RXQ_OVFL): see
+// KernelDrops and Status.Detail.
 //
 // When ctx is done Run closes the socket and every connection, hands over what it had
 // already read for up to one more QueueTimeout (so a consumer draining at shutdown loses
@@ -72,6 +73,10 @@ type Listener struct {
 	refused     atomic.Uint64 // also in c.Disconnects, which the contract uses for refusals
 	closed      atomic.Uint64
 	lastRefused atomic.Pointer[string]
+	// kernelDrops is the UDP socket's own count of datagrams the kernel dropped (receive
+	// buffer full), as last reported with a datagram (Linux).
+	kernelDrops      atomic.Uint64
+	kernelDropsKnown atomic.Bool
 	lastClosed  atomic.Pointer[string]
 }
 
@@ -237,13 +242,23 @@ func (l *Listener) runUDP(ctx context.Context, pc *net.UDPConn, out chan<- sourc
 	defer pc.Close()
 	// One byte over the limit tells an oversize datagram from one exactly at it.
 	buf := make([]byte, min(l.cfg.MaxMessage+1, 65536))
+	var oob []byte
+	if enableKernelDrops(pc) {
+		oob = make([]byte, oobSize)
+		l.kernelDropsKnown.Store(true)
+	}
 	var (
 		lastAP    netip.AddrPort
 		lastWhere string
 		lastPC    *peerCounters
 	)
 	for {
-		n, ap, err := pc.ReadFromUDPAddrPort(buf)
+		n, oobn, _, ap, err := pc.ReadMsgUDPAddrPort(buf, oob)
+		if oobn > 0 {
+			if k, ok := kernelDrops(oob[:oobn]); ok {
+				l.kernelDrops.Store(uint64(k)) // cumulative for the socket; a uint32 in the kernel
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				l.c.SetState(source.StateDone, "stopped")
@@ -402,6 +417,9 @@ func (l *Listener) Status() source.Status {
 				strconv.FormatUint(l.closed.Load(), 10) + " closed, " +
 				strconv.FormatUint(l.refused.Load(), 10) + " refused"
 		}
+		if k := l.kernelDrops.Load(); k > 0 {
+			d = join(d, strconv.FormatUint(k, 10)+" datagrams dropped by the kernel (socket buffer full)")
+		}
 		if n := l.pipe.oversz.Load(); n > 0 {
 			d = join(d, strconv.FormatUint(n, 10)+" oversize dropped")
 		}
@@ -425,6 +443,14 @@ func join(a, b string) string {
 
 // Peers is a snapshot of the per-sender counters (at most MaxPeers plus OtherPeers).
 func (l *Listener) Peers() []PeerStatus { return l.peers.snapshot() }
+
+// KernelDrops is the number of datagrams a UDP listener's socket dropped before vigil
+// could read them (receive buffer full), as the kernel last reported it with a received
+// datagram; known is false where the kernel does not report it (off Linux). Drops after
+// the last datagram received are reported with the next one.
+func (l *Listener) KernelDrops() (n uint64, known bool) {
+	return l.kernelDrops.Load(), l.kernelDropsKnown.Load()
+}
 
 // LastClosed is the latest connection end and its reason ("" if none yet).
 func (l *Listener) LastClosed() string {
