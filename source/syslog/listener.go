@@ -77,7 +77,7 @@ type Listener struct {
 	// buffer full), as last reported with a datagram (Linux).
 	kernelDrops      atomic.Uint64
 	kernelDropsKnown atomic.Bool
-	lastClosed  atomic.Pointer[string]
+	lastClosed       atomic.Pointer[string]
 }
 
 var _ source.Feed = (*Listener)(nil)

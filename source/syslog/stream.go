@@ -60,8 +60,8 @@ type pipe struct {
 	read    time.Duration
 	queue   time.Duration // how long a stream waits for room on out before dropping
 	c       *source.Counters
-	oversz  atomic.Uint64 // oversize messages, also counted in c.Skipped
-	jobs    chan *batch   // to the decode workers (startWorkers)
+	oversz  atomic.Uint64                  // oversize messages, also counted in c.Skipped
+	jobs    chan *batch                    // to the decode workers (startWorkers)
 	framing [framingLine + 1]atomic.Uint64 // connections per detected framing
 }
 
