@@ -1,5 +1,14 @@
 // Package triage holds the analyst's decisions: alert statuses with their audit trail,
 // the allowlist, and the SQLite store that keeps them (and the feeds' checkpoints).
+//
+// The store is one SQLite file (modernc.org/sqlite, WAL, synchronous=FULL, 5 s busy
+// timeout) that several processes may use at once; every verdict is committed before
+// its call returns. Statuses go open -> acknowledged -> closed (closing needs a Reason),
+// and acknowledged or closed alerts can be reopened; each change is an Audit record.
+//
+// Allowlist patterns (ParsePattern) compare case-insensitively unless prefixed with
+// "cased:"; "re:" makes an RE2 regex, "exact:" a literal, and text holding '*' or '?' is
+// a glob. Entries travel as Sigma filter rules (ExportSigma, ImportSigma).
 package triage
 
 import (
