@@ -532,10 +532,16 @@ func importFilter(n *yaml.Node, e *AllowEntry) error {
 	}
 	switch rules.Kind {
 	case yaml.ScalarNode:
+		if rules.Value == "" || rules.Tag == "!!null" {
+			return refuse(rules, "empty rules: name a rule id, or 'any'")
+		}
 		if !strings.EqualFold(rules.Value, "any") {
 			e.RuleID = rules.Value
 		}
 	case yaml.SequenceNode:
+		if len(rules.Content) == 0 {
+			return refuse(rules, "empty rules: name a rule id, or 'any'")
+		}
 		if len(rules.Content) != 1 {
 			return refuse(rules, "a filter for %d rules: an allowlist entry names one rule (or 'any'); split it", len(rules.Content))
 		}

@@ -127,6 +127,8 @@ func TestImportSigmaRefuses(t *testing.T) {
 		{"other condition", head + "    selection:\n        Image: a.exe\n    condition: selection\n", 9, "only 'not selection'"},
 		{"two selections", head + "    sel1:\n        Image: a.exe\n    sel2:\n        User: x\n    condition: not sel1\n", 9, "more than one selection"},
 		{"many rules", "title: t\nfilter:\n    rules: [r1, r2]\n    selection:\n        Image: a\n    condition: not selection\n", 3, "split it"},
+		{"empty rules", "title: t\nfilter:\n    rules:\n    selection: {Image: a}\n    condition: not selection\n", 3, "empty rules"},
+		{"empty rule list", "title: t\nfilter:\n    rules: []\n    selection: {Image: a}\n    condition: not selection\n", 3, "empty rules"},
 		{"linux", "title: t\nlogsource:\n    product: linux\n    category: process_creation\nfilter:\n    rules: [r]\n    selection: {Image: a}\n    condition: not selection\n", 3, "only windows"},
 		{"detection rule", "title: t\ndetection:\n    sel: {Image: a}\n    condition: sel\n", 2, "a detection rule"},
 		{"no filter", "title: t\n", 1, "no 'filter'"},
