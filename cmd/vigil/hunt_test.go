@@ -120,6 +120,21 @@ func TestHuntSample(t *testing.T) {
 	}
 }
 
+// TestHuntReadmeExample is the README's `go run ./cmd/vigil hunt cmd/vigil/testdata/dns-exe-sample.ndjson`.
+func TestHuntReadmeExample(t *testing.T) {
+	code, stdout, stderr := runWith(t, "", "hunt", "testdata/dns-exe-sample.ndjson")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	lines := alertLines(t, stdout)
+	if len(lines) != 1 || lines[0]["process.parent.executable"] != `C:\Windows\System32\dns.exe` || lines[0]["event.code"] != float64(1) {
+		t.Fatalf("alerts = %v, want the one dns.exe child", lines)
+	}
+	if r, d, _, _ := counters(t, stderr); r != 3 || d != 3 {
+		t.Errorf("records %d decoded %d, want 3 and 3", r, d)
+	}
+}
+
 // TestHuntDNSExeRecords runs the decode engineer's crafted dns.exe records (one per
 // format) through the real command: positives raise exactly one alert, conhost.exe
 // children and look-alike parents none.
