@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -294,6 +295,9 @@ func runAlertsSet(ctx context.Context, o alertsSetOptions, io stdio) error {
 	return nil
 }
 
+// maxShowRaw bounds the raw record "alerts show" prints.
+const maxShowRaw = 4096
+
 // runAlertsShow prints one alert and its audit trail.
 func runAlertsShow(ctx context.Context, o alertsShowOptions, io stdio) error {
 	s, err := openStore(o.state)
@@ -341,6 +345,21 @@ func runAlertsShow(ctx context.Context, o alertsShowOptions, io stdio) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
+	}
+	if len(a.Raw) > 0 {
+		raw := a.Raw
+		more := ""
+		if len(raw) > maxShowRaw {
+			raw, more = raw[:maxShowRaw], fmt.Sprintf(" ... (%d more bytes)", len(a.Raw)-maxShowRaw)
+		}
+		fmt.Fprintln(io.out, "\nRaw:")
+		// Line by line, so multi-line XML stays readable while each line is made safe.
+		for _, line := range strings.Split(strings.TrimRight(string(raw), "\r\n"), "\n") {
+			fmt.Fprintf(io.out, "  %s\n", printable(strings.TrimSuffix(line, "\r")))
+		}
+		if more != "" {
+			fmt.Fprintf(io.out, "  %s\n", more)
+		}
 	}
 	fmt.Fprintln(io.out, "\nHistory:")
 	if len(hist) == 0 {

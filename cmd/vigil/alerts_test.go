@@ -81,6 +81,7 @@ func seedStore(t *testing.T, dir string) {
 		RuleID: "rule-dns", RuleName: "Unusual Child Process of dns.exe", Level: "high", Host: "DC01",
 		User: `NT AUTHORITY\SYSTEM`, Image: `C:\Windows\System32\cmd.exe`, ParentImage: `C:\Windows\System32\dns.exe`,
 		CommandLine: `cmd /c whoami`, PID: 5120, ParentPID: 2212, EventID: 1, Origin: "sysmon.json:7", Count: 1,
+		Raw: []byte(`{"EventID":1,"Image":"C:\Windows\System32\cmd.exe"}`),
 	}
 	for i, id := range []string{"a-old", "a-mid", "a-new"} {
 		a := base
@@ -154,7 +155,7 @@ func TestAlertsCommands(t *testing.T) {
 
 	code, out, _ = runCmd(t, "alerts", "show", "a-mid", "--state", dir)
 	if code != exitOK || !strings.Contains(out, "closed (true_positive)") || !strings.Contains(out, "open -> closed (true_positive)") ||
-		!strings.Contains(out, "confirmed with IR") || !strings.Contains(out, "@") {
+		!strings.Contains(out, "confirmed with IR") || !strings.Contains(out, "@") || !strings.Contains(out, `{"EventID":1,"Image":"C:\Windows`) {
 		t.Errorf("show: exit %d:\n%s", code, out)
 	}
 
