@@ -33,6 +33,15 @@ func enableKernelDrops(c *net.UDPConn) bool {
 // data; ok is false when the datagram carries none (the kernel adds it only once the
 // counter is non-zero).
 func kernelDrops(oob []byte) (n uint32, ok bool) {
+	// Fast path without allocating: the only control message asked for comes first.
+	// cmsghdr is {len (word-sized), level int32, type int32}, then the aligned data.
+	if lenSize := syscall.SizeofCmsghdr - 8; len(oob) >= syscall.CmsgLen(4) {
+		level := int32(binary.NativeEndian.Uint32(oob[lenSize:]))
+		typ := int32(binary.NativeEndian.Uint32(oob[lenSize+4:]))
+		if level == syscall.SOL_SOCKET && typ == syscall.SO_RXQ_OVFL {
+			return binary.NativeEndian.Uint32(oob[syscall.CmsgLen(0):]), true
+		}
+	}
 	msgs, err := syscall.ParseSocketControlMessage(oob)
 	if err != nil {
 		return 0, false
