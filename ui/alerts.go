@@ -51,13 +51,65 @@ type alertList struct {
 	selected         string
 	filter           string // lower-cased
 	open, suppressed int    // maintained on every change so View never counts
+	maxRows          int    // bound on alerts held; the store keeps the rest
+	evicted          int
 	showClosed       bool
 	showSuppressed   bool
 	sort             sortKey
 }
 
+// defaultMaxAlerts bounds the alerts the UI holds (the engine keeps 100k in memory).
+const defaultMaxAlerts = 200_000
+
 func newAlertList(st *theme.Styles) alertList {
-	return alertList{st: st, byID: make(map[string]int)}
+	return alertList{st: st, byID: make(map[string]int), maxRows: defaultMaxAlerts}
+}
+
+// evict drops alerts once the list holds a tenth more than maxRows, down to maxRows:
+// closed and suppressed ones first, oldest first; never the selection or one being
+// saved. It returns the ids dropped so their trees and history go too. Amortized O(1)
+// per alert.
+func (l *alertList) evict() []string {
+	if l.maxRows <= 0 || len(l.rows) <= l.maxRows+l.maxRows/10 {
+		return nil
+	}
+	order := make([]int, 0, len(l.rows))
+	for i := range l.rows {
+		if r := &l.rows[i]; r.a.ID != l.selected && r.saving == "" {
+			order = append(order, i)
+		}
+	}
+	quiet := func(i int) bool { a := &l.rows[i].a; return a.Suppressed || a.Status == triage.StatusClosed }
+	sort.Slice(order, func(x, y int) bool {
+		a, b := order[x], order[y]
+		if qa, qb := quiet(a), quiet(b); qa != qb {
+			return qa
+		}
+		return l.rows[a].a.LastSeen.Before(l.rows[b].a.LastSeen)
+	})
+	n := min(len(l.rows)-l.maxRows, len(order))
+	drop := make(map[int]bool, n)
+	ids := make([]string, 0, n)
+	for _, i := range order[:n] {
+		drop[i] = true
+		ids = append(ids, l.rows[i].a.ID)
+		l.count(&l.rows[i].a, -1)
+	}
+	kept := l.rows[:0]
+	for i := range l.rows {
+		if !drop[i] {
+			kept = append(kept, l.rows[i])
+		}
+	}
+	clear(l.rows[len(kept):])
+	l.rows = kept
+	clear(l.byID)
+	for i := range l.rows {
+		l.byID[l.rows[i].a.ID] = i
+	}
+	l.evicted += n
+	l.rebuild()
+	return ids
 }
 
 func searchText(a *detect.Alert) string {

@@ -46,6 +46,8 @@ type Config struct {
 	Initial      []detect.Alert
 	InitialTrees map[string]proctree.Snapshot
 	ReadOnly     bool
+	// MaxAlerts bounds the alerts the UI holds (0: 200 000); the store keeps them all.
+	MaxAlerts int
 	// User is recorded as the author of allowlist entries.
 	User string
 	// Now is the clock for expiries and allowlist entries (nil: time.Now).
@@ -156,10 +158,15 @@ func New(cfg Config) Model {
 			b.SetHelp(h.Key, h.Desc+" (off: read-only)")
 		}
 	}
-	for id, s := range cfg.InitialTrees {
-		m.trees[id] = s
+	if cfg.MaxAlerts > 0 {
+		m.list.maxRows = cfg.MaxAlerts
 	}
 	m.list.upsert(cfg.Initial)
+	for id, s := range cfg.InitialTrees {
+		if _, held := m.list.byID[id]; held {
+			m.trees[id] = s
+		}
+	}
 	m.detail.vp = viewport.New(0, 0)
 	return m
 }
@@ -249,9 +256,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, b := range msg.batches {
 			m.list.upsert(b.Alerts)
 			for id, s := range b.Trees {
-				m.trees[id] = s
+				if _, held := m.list.byID[id]; held {
+					m.trees[id] = s
+				}
 			}
 			m.stats = b.Stats
+		}
+		for _, id := range m.list.evict() {
+			delete(m.trees, id)
+			m.forgetHistory(id)
 		}
 		if msg.closed {
 			m.engineDone = true
@@ -845,7 +858,7 @@ func (m Model) View() string {
 		return fitBox(fmt.Sprintf("terminal too small: %dx%d, vigil needs at least %dx%d", m.w, m.h, minWidth, minHeight), m.w, m.h)
 	}
 	open, supp := m.list.openCount()
-	header := fitBox(renderHeader(m.feeds, m.stats, open, supp, m.engineDone, m.w, m.st), m.w, 1)
+	header := fitBox(renderHeader(m.feeds, m.stats, open, supp, m.list.evicted, m.engineDone, m.w, m.st), m.w, 1)
 	var body string
 	bodyH := m.lay.Alerts.H
 	switch m.mode {

@@ -431,3 +431,38 @@ func FuzzParseExpiry(f *testing.F) {
 		}
 	})
 }
+
+func TestEvictKeepsSelectionAndOpenAlerts(t *testing.T) {
+	as, trees := fixtureAlerts(t)
+	m := newTestModel(t, 120, 40, Config{MaxAlerts: 10, Initial: as, InitialTrees: trees})
+	m, _ = press(t, m, "G") // select a1, the oldest
+	more := manyAlerts(t, 20)
+	for i := range more {
+		more[i].LastSeen = fixedNow.Add(time.Hour + time.Duration(i)*time.Second)
+		if i < 5 {
+			more[i].Status = triage.StatusClosed
+		}
+	}
+	m = update(t, m, batchMsg{batches: []detect.Batch{{Alerts: more}}})
+	if len(m.list.rows) != 10 || m.list.evicted != 13 {
+		t.Fatalf("held %d, evicted %d; want 10 and 13", len(m.list.rows), m.list.evicted)
+	}
+	if r := m.list.current(); r == nil || r.a.ID != "a1" {
+		t.Errorf("selection lost: %+v", r)
+	}
+	if _, ok := m.trees["a1"]; !ok {
+		t.Error("the selected alert's tree was dropped")
+	}
+	for _, r := range m.list.rows {
+		if r.a.Status == triage.StatusClosed {
+			t.Errorf("closed alert %s kept while open ones were dropped", r.a.ID)
+		}
+	}
+	open, _ := m.list.openCount()
+	if open != 10 {
+		t.Errorf("open count %d, want 10", open)
+	}
+	if !strings.Contains(m.View(), "13 older alerts only in the store") {
+		t.Error("eviction not shown")
+	}
+}

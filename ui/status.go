@@ -92,7 +92,7 @@ func humanCount(n uint64) string {
 
 // renderHeader draws the one-line status bar: per feed kind, address, state and rate;
 // totals read, decode errors, drops; alerts open and suppressed; rules refused.
-func renderHeader(feeds []feedView, stats detect.Stats, open, suppressed int, engineDone bool, width int, st *theme.Styles) string {
+func renderHeader(feeds []feedView, stats detect.Stats, open, suppressed, evicted int, engineDone bool, width int, st *theme.Styles) string {
 	g := st.Glyphs
 	parts := []string{st.StatusKey.Render("vigil")}
 	var read, errs, drops uint64
@@ -121,6 +121,9 @@ func renderHeader(feeds []feedView, stats detect.Stats, open, suppressed int, en
 	parts = append(parts, tot, "alerts "+strconv.Itoa(open)+" open "+strconv.Itoa(suppressed)+" suppressed")
 	if stats.RulesRefused > 0 {
 		parts = append(parts, st.FeedWarn.Render(strconv.Itoa(stats.RulesRefused)+" rules refused"))
+	}
+	if evicted > 0 {
+		parts = append(parts, st.Muted.Render(strconv.Itoa(evicted)+" older alerts only in the store"))
 	}
 	if engineDone {
 		parts = append(parts, st.FeedWarn.Render("engine stopped"))
