@@ -77,9 +77,9 @@ var migrations = []string{
 
 var _ source.Checkpointer = (*Store)(nil)
 
-// SchemaVersion is the schema this build writes; a store with a higher user_version is
+// schemaVersion is the schema this build writes; a store with a higher user_version is
 // refused.
-var SchemaVersion = len(migrations)
+var schemaVersion = len(migrations)
 
 // Store is the triage store: one SQLite file shared by the processes that use it. Its
 // methods are safe for concurrent use.
@@ -194,8 +194,8 @@ func checkIdentity(path string, appID, version uint32, hasSchema bool) error {
 		return nil // a fresh database
 	case appID != applicationID:
 		return fmt.Errorf("triage store %s is a SQLite database of another application (application_id %#x); refusing to touch it", path, appID)
-	case int64(version) > int64(SchemaVersion):
-		return fmt.Errorf("triage store %s has schema version %d, newer than this vigil's %d; upgrade vigil", path, version, SchemaVersion)
+	case int64(version) > int64(schemaVersion):
+		return fmt.Errorf("triage store %s has schema version %d, newer than this vigil's %d; upgrade vigil", path, version, schemaVersion)
 	}
 	return nil
 }
@@ -226,10 +226,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.quickCheck(ctx, tx); err != nil {
 		return fmt.Errorf("triage store %s is corrupt: %w; refusing to touch it", s.path, err)
 	}
-	if int(version) == SchemaVersion {
+	if int(version) == schemaVersion {
 		return tx.Commit()
 	}
-	for v := int(version); v < SchemaVersion; v++ {
+	for v := int(version); v < schemaVersion; v++ {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("migrate triage store %s to schema %d: %w", s.path, v+1, err)
 		}
@@ -237,7 +237,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
 		return fmt.Errorf("migrate triage store %s: %w", s.path, err)
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("migrate triage store %s: %w", s.path, err)
 	}
 	if err := tx.Commit(); err != nil {
