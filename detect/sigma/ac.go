@@ -1,5 +1,10 @@
 package sigma
 
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
 // acIndex finds which of many case-insensitive ASCII needles occur in a field value in
 // one pass (Aho-Corasick over ASCII-lower-cased bytes, as a dense automaton on the
 // needles' byte classes). Set uses it to pick the few rules whose required substrings
@@ -7,6 +12,7 @@ package sigma
 type acIndex struct {
 	acc       accessor
 	classes   [256]uint16 // lower-cased byte -> class; 0 = a byte no needle has
+	cls       [256]uint16 // raw byte -> class of its ASCII lower case (0 for non-ASCII bytes)
 	nclass    int
 	row       []int32   // state -> its dense row, or -1 for a sparse (deep) state
 	delta     []int32   // dense row*nclass + class -> next state
@@ -19,6 +25,7 @@ type acIndex struct {
 	outs      [][]int32 // state -> needles ending exactly here
 	rules     [][]int32 // needle -> rules requiring it
 	all       []int32   // every rule of the index, for values the automaton cannot read
+	nonASCII  []int32   // rules that can only match a value holding a non-ASCII byte
 	needles   map[string]int32
 }
 
@@ -52,6 +59,16 @@ func (a *acIndex) add(needle string, i int32) {
 	}
 }
 
+// addNonASCII records that rule i can only match when the value holds a non-ASCII byte.
+func (a *acIndex) addNonASCII(i int32) {
+	if l := a.nonASCII; len(l) == 0 || l[len(l)-1] != i {
+		a.nonASCII = append(l, i)
+	}
+	if len(a.all) == 0 || a.all[len(a.all)-1] != i {
+		a.all = append(a.all, i)
+	}
+}
+
 // denseDepth: states up to this depth get a full transition row (they are few and hot);
 // deeper states, nearly all with a single child, keep sparse edges and a failure link.
 const denseDepth = 3
@@ -66,6 +83,9 @@ func (a *acIndex) build() {
 				a.nclass++
 			}
 		}
+	}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		a.cls[c] = a.classes[lowerASCII[c]]
 	}
 	type edge struct {
 		st    int32
@@ -199,7 +219,8 @@ func (a *acIndex) step(st int32, c uint16) int32 {
 type scratch struct {
 	rules   []uint64
 	needles [][]uint64 // per acIndex: needles found in this event's value
-	scanned []bool     // per acIndex: the automaton ran (the value was ASCII)
+	scanned []bool     // per acIndex: the automaton ran over the value (a string)
+	ascii   []bool     // per acIndex: the scanned value holds only ASCII bytes
 	touched []int      // acIndexes whose needle bits are set, for clearing
 }
 
@@ -221,30 +242,50 @@ type hits struct {
 
 const slotBits = 20
 
-// contains reports whether the ASCII value s contains m's ASCII needle (case-folded).
-func (hx *hits) contains(m *valueMatcher, s string) bool {
+// found reports whether the automaton pass saw m's ASCII needle in the value (case-folded),
+// and known whether it ran over m's field at all.
+func (hx *hits) found(m *valueMatcher) (found, known bool) {
 	if hx != nil && int(m.seq) < len(hx.slots) {
 		if slot := hx.slots[m.seq]; slot >= 0 {
 			k, id := slot>>slotBits, slot&(1<<slotBits-1)
 			if hx.sc.scanned[k] {
-				return hx.sc.needles[k][id>>6]&(1<<(uint(id)&63)) != 0
+				return hx.sc.needles[k][id>>6]&(1<<(uint(id)&63)) != 0, true
 			}
 		}
+	}
+	return false, false
+}
+
+// contains reports whether the ASCII value s contains m's ASCII needle (case-folded).
+func (hx *hits) contains(m *valueMatcher, s string) bool {
+	if f, known := hx.found(m); known {
+		return f
 	}
 	return containsFoldASCII(s, m.s)
 }
 
-// scannedASCII reports whether the automaton already read f's field in this event,
-// which it does only for ASCII values.
-func (hx *hits) scannedASCII(f *fieldMatcher) bool {
+// asciiVerdict reports whether the automaton already read f's field in this event
+// (known) and, if so, whether the value was all ASCII.
+func (hx *hits) asciiVerdict(f *fieldMatcher) (ascii, known bool) {
 	if hx == nil {
-		return false
+		return false, false
 	}
 	if f.probe < 0 || int(f.vals[f.probe].seq) >= len(hx.slots) {
-		return false
+		return false, false
 	}
-	if slot := hx.slots[f.vals[f.probe].seq]; slot >= 0 {
-		return hx.sc.scanned[slot>>slotBits]
+	if slot := hx.slots[f.vals[f.probe].seq]; slot >= 0 && hx.sc.scanned[slot>>slotBits] {
+		return hx.sc.ascii[slot>>slotBits], true
 	}
-	return false
+	return false, false
+}
+
+// asciiFold returns the ASCII byte a non-ASCII rune folds to (Kelvin sign to k, long s
+// to s), or 0 when it folds to none: only such runes can take part in an ASCII needle.
+func asciiFold(r rune) byte {
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return byte(f)
+		}
+	}
+	return 0
 }

@@ -17,6 +17,16 @@ func TestIndexAgreesWithBruteForce(t *testing.T) {
 	// Add variants the indexes treat specially: non-ASCII values and bare names.
 	extra := procStart("Image", `C:\Windows\System32\\u212Aernel.exe`, "CommandLine", "powershell –enc ſomething \u212A", "ParentImage", "cmd.exe")
 	evs = append(evs, *extra)
+	// Non-ASCII values the automaton reads rune by rune: registered-sign products,
+	// Cyrillic homoglyphs, Braille-blank double extensions, a Kelvin sign inside a needle.
+	evs = append(evs,
+		*procStart("Image", `C:\Users\x\Downloads\report⠀⠀⠀⠀⠀⠀.exe`, "CommandLine", `"C:\Users\x\Downloads\report⠀⠀⠀⠀⠀⠀.exe" /c whoаmi`,
+			"Product", "System Informer®", "Description", "System Informer", "Company", "Winsiders™", "ParentImage", `C:\Windows\explorer.exe`),
+		*procStart("Image", `C:\Windows\System32\cmd.exe`, "CommandLine", "cmd.exe /c ne\u212At user /add ſc.exe é",
+			"Product", "Microsoft® Windows® Operating System", "Description", "Windows Command Processor", "OriginalFileName", "Cmd.Exe"),
+		*procStart("Image", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "CommandLine", "powershell -nop -w hidden -e ＡＢＣ Invoke-Expression Ｉ",
+			"Product", "Microsoft® Windows® Operating System", "Hashes", "MD5=19426363A37C03C3ED6FEDF57B6696EC,IMPHASH=ſ"),
+	)
 	total := 0
 	for i := range evs {
 		got := map[*Rule]bool{}

@@ -374,7 +374,13 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 		}
 		return true
 	}
-	ascii := (f.anyNonASCII || f.anyContains) && ok && !v.isNum && (hx.scannedASCII(f) || isASCII(v.s))
+	ascii := false
+	if (f.anyNonASCII || f.anyContains) && ok && !v.isNum {
+		var known bool
+		if ascii, known = hx.asciiVerdict(f); !known {
+			ascii = isASCII(v.s)
+		}
+	}
 	if ascii && f.allNonASCII {
 		return false // no value can match an ASCII value
 	}
@@ -386,6 +392,10 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 				return false
 			case ascii && m.asciiContains:
 				if !hx.contains(m, v.s) {
+					return false
+				}
+			case m.asciiContains && ok:
+				if found, known := hx.found(m); known && !found || !known && !m.matchField(ev, v, ok) {
 					return false
 				}
 			case !m.matchField(ev, v, ok):
@@ -411,6 +421,15 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 				return true
 			}
 			continue
+		}
+		if m.asciiContains && ok {
+			// A non-ASCII value: the automaton read it folding runes as containsFold does.
+			if found, known := hx.found(m); known {
+				if found {
+					return true
+				}
+				continue
+			}
 		}
 		if m.matchField(ev, v, ok) {
 			return true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -113,7 +114,7 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 		needleWords[k] = (len(a.rules) + 63) / 64
 	}
 	s.pool.New = func() any {
-		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC)}
+		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC), ascii: make([]bool, nAC)}
 		for k := range sc.needles {
 			sc.needles[k] = make([]uint64, needleWords[k])
 		}
@@ -217,11 +218,14 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scra
 	return dst
 }
 
-// runAC runs substring index k over its field, recording the needles found.
+// runAC runs substring index k over its field, recording the needles found and whether
+// the value is all ASCII. Non-ASCII runes are read as the ASCII letter they fold to
+// (Kelvin sign, long s) or as a byte no needle has, which is exactly how containsFold
+// compares an ASCII needle.
 func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	a := s.acs[k]
 	v, ok := a.acc.get(ev)
-	if !ok || v.isNum || !isASCII(v.s) {
+	if !ok || v.isNum {
 		return // not scanned: trySub falls back, hits.contains scans itself
 	}
 	sc.scanned[k] = true
@@ -229,14 +233,33 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	seen := sc.needles[k]
 	st := int32(0)
 	str := v.s
-	for p := 0; p < len(str); p++ {
-		st = a.step(st, a.classes[lowerASCII[str[p]]])
+	ascii := true
+	for p := 0; p < len(str); {
+		c := str[p]
+		var cl uint16
+		if c < utf8.RuneSelf {
+			cl = a.cls[c]
+			p++
+		} else {
+			ascii = false
+			r, w := utf8.DecodeRuneInString(str[p:])
+			p += w
+			if f := asciiFold(r); f != 0 {
+				cl = a.cls[f]
+			}
+		}
+		if cl == 0 {
+			st = 0 // no needle holds this byte: every match attempt restarts
+			continue
+		}
+		st = a.step(st, cl)
 		for d := a.dict[st]; d >= 0; d = a.dictNext[d] {
 			for _, id := range a.outs[d] {
 				seen[id>>6] |= 1 << (uint(id) & 63)
 			}
 		}
 	}
+	sc.ascii[k] = ascii
 }
 
 // trySub tries the rules of substring index k whose needles occur in the value.
@@ -246,11 +269,16 @@ func (s *Set) trySub(k int, ev *source.Event, dst []*Rule, start int, sc *scratc
 		if _, ok := a.acc.get(ev); !ok {
 			return dst // every rule here needs the field
 		}
-		// Non-ASCII runes can fold onto ASCII letters (Kelvin sign, long s): check all.
+		// A number: the automaton does not read those, so check all.
 		for _, i := range a.all {
 			dst = s.try(i, ev, dst, start, sc)
 		}
 		return dst
+	}
+	if !sc.ascii[k] {
+		for _, i := range a.nonASCII {
+			dst = s.try(i, ev, dst, start, sc)
+		}
 	}
 	for w, x := range sc.needles[k] {
 		for x != 0 {
@@ -325,7 +353,11 @@ func (s *Set) add(b *bucket, i int32, r *Rule) {
 	for _, q := range reqs {
 		if q.sub {
 			_, a := s.acFor(b, q.acc)
-			a.add(q.name, i)
+			if q.nonASCII {
+				a.addNonASCII(i)
+			} else {
+				a.add(q.name, i)
+			}
 			continue
 		}
 		var g *idxGroup
@@ -356,6 +388,8 @@ type req struct {
 	acc  accessor
 	name string
 	sub  bool
+	// nonASCII (with sub): the value must hold a non-ASCII byte (homoglyph lists).
+	nonASCII bool
 }
 
 // Scores rank how selective a requirement list is (the weakest member counts): an
@@ -365,7 +399,7 @@ const scoreBaseName = 1000
 func score(rs []req) int {
 	best := scoreBaseName
 	for _, r := range rs {
-		if r.sub && len(r.name) < best {
+		if r.sub && !r.nonASCII && len(r.name) < best {
 			best = len(r.name)
 		}
 	}
@@ -489,8 +523,8 @@ func reqField(f *fieldMatcher) []req {
 			var r []req
 			if name, ok := indexName(&f.vals[i]); ok && fileName {
 				r = []req{{acc: f.acc, name: name}}
-			} else if name, ok := subName(&f.vals[i]); ok {
-				r = []req{{acc: f.acc, name: name, sub: true}}
+			} else if q, ok := subReq(f.acc, &f.vals[i]); ok {
+				r = []req{q}
 			}
 			if r != nil && score(r) > bs {
 				best, bs = r, score(r)
@@ -514,11 +548,23 @@ func reqField(f *fieldMatcher) []req {
 	}
 	out := make([]req, 0, len(f.vals))
 	for i := range f.vals {
-		name, ok := subName(&f.vals[i])
+		q, ok := subReq(f.acc, &f.vals[i])
 		if !ok {
 			return nil
 		}
-		out = append(out, req{acc: f.acc, name: name, sub: true})
+		out = append(out, q)
 	}
 	return out
+}
+
+// subReq is the substring requirement of one value, or for a value only a non-ASCII
+// field value can match, that requirement.
+func subReq(acc accessor, m *valueMatcher) (req, bool) {
+	if name, ok := subName(m); ok {
+		return req{acc: acc, name: name, sub: true}, true
+	}
+	if m.nonASCII {
+		return req{acc: acc, sub: true, nonASCII: true}, true
+	}
+	return req{}, false
 }
