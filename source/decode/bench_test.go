@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -24,6 +25,14 @@ func benchRecords(b *testing.B, path string) [][]byte {
 		b.Fatalf("%s: no records", path)
 	}
 	return recs
+}
+
+// cpuMBps reports MB per CPU second over the benchmark loop (see processCPU).
+func cpuMBps(b *testing.B, start time.Duration, bytesPerOp int64) {
+	b.Helper()
+	if used := processCPU() - start; start != 0 && used > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/used.Seconds()/1e6, "cpuMB/s")
+	}
 }
 
 func totalBytes(recs [][]byte) int64 {
@@ -50,15 +59,18 @@ func BenchmarkDecode(b *testing.B) {
 	for _, bf := range benchFiles {
 		b.Run(bf.name, func(b *testing.B) {
 			recs := benchRecords(b, bf.path)
-			b.SetBytes(totalBytes(recs) / int64(len(recs)))
+			per := totalBytes(recs) / int64(len(recs))
+			b.SetBytes(per)
 			b.ReportAllocs()
 			var ev source.Event
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				if err := Decode(recs[i%len(recs)], source.Origin{}, &ev); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpuMBps(b, cpu, per)
 		})
 	}
 }
@@ -72,15 +84,18 @@ func BenchmarkBaselineEncodingJSON(b *testing.B) {
 		}
 		b.Run(bf.name, func(b *testing.B) {
 			recs := benchRecords(b, bf.path)
-			b.SetBytes(totalBytes(recs) / int64(len(recs)))
+			per := totalBytes(recs) / int64(len(recs))
+			b.SetBytes(per)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				var m map[string]any
 				if err := json.Unmarshal(recs[i%len(recs)], &m); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpuMBps(b, cpu, per)
 		})
 	}
 }
@@ -97,6 +112,8 @@ func BenchmarkFramer(b *testing.B) {
 			b.ReportAllocs()
 			f := NewFramer(DefaultMaxRecord)
 			b.ResetTimer()
+			cpu := processCPU()
+			defer func() { cpuMBps(b, cpu, int64(len(data))) }()
 			for i := 0; i < b.N; i++ {
 				f.Reset()
 				for off := 0; off < len(data); off += 64 << 10 {

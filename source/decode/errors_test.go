@@ -28,7 +28,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", "", source.FormatUnknown, "empty record"},
 		{"prose", "hello world", source.FormatUnknown, "format not recognized"},
 		{"unterminated string", `{"EventID":1,"Image":"C:\\x`, source.FormatFlatJSON, "unterminated string at byte 21"},
-		{"missing colon", `{"EventID" 1}`, source.FormatFlatJSON, "expected ':' after key at byte 11"},
+		{"missing colon", `{"EventID" 1}`, source.FormatUnknown, "expected ':' after key at byte 11"},
 		{"trailing garbage", `{"EventID":1} x`, source.FormatFlatJSON, `unexpected "x" after the JSON object at byte 14`},
 		{"bad escape", `{"EventID":1,"Image":"\q"}`, source.FormatFlatJSON, `bad escape \q at byte 22`},
 		{"control character", "{\"EventID\":1,\"Image\":\"a\x01\"}", source.FormatFlatJSON, "control character 0x01"},

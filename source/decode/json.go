@@ -9,14 +9,16 @@ import (
 
 // Top-level key classes, used to tell the JSON formats apart.
 const (
-	keyEvent = 1 << iota
-	keyWin
-	keyECS     // winlog, event_data, @metadata, ecs, agent, log_name
-	keyProcess // process, event (ECS only together)
-	keyWMI     // InsertionStrings, EventCode, Logfile
-	keyNXLog   // SourceModuleType, EventReceivedTime, EventTime
-	keyFlat    // EventID, Image, NewProcessName, SourceName, Channel, Hostname
-	keyPayload // "payload" (QRadar CEE)
+	keyEvent      = 1 << iota
+	keyWin        // Wazuh eventchannel as the ruleset tests write it
+	keyWazuhAlert // manager, decoder: a Wazuh alert/archive with data.win
+	keyECS        // winlog, event_data, @metadata, ecs, log_name; event/host/log objects
+	keyAgent      // agent: ECS unless Wazuh alert keys are there too
+	keyProcess    // process (ECS when nothing else claims the record)
+	keyWMI        // InsertionStrings, EventCode, Logfile
+	keyNXLog      // SourceModuleType, EventReceivedTime, EventTime
+	keyFlat       // EventID, Image, NewProcessName, SourceName, Channel, Hostname
+	keyPayload    // "payload" (QRadar CEE)
 )
 
 // scanJSON classifies a JSON object by its top-level keys, then walks it.
@@ -53,9 +55,9 @@ func guessFormat(keys int) source.Format {
 	switch {
 	case keys&keyEvent != 0:
 		return source.FormatEVTXJSON // XML-to-JSON is told apart during the walk
-	case keys&keyWin != 0:
+	case keys&(keyWin|keyWazuhAlert) != 0:
 		return source.FormatWazuh
-	case keys&keyECS != 0, keys&keyProcess == keyProcess:
+	case keys&(keyECS|keyAgent) != 0:
 		return source.FormatECS
 	case keys&keyWMI != 0:
 		return source.FormatWMI
@@ -63,6 +65,8 @@ func guessFormat(keys int) source.Format {
 		return source.FormatNXLog
 	case keys&keyFlat != 0:
 		return source.FormatFlatJSON
+	case keys&keyProcess != 0:
+		return source.FormatECS
 	}
 	return source.FormatUnknown
 }
@@ -89,17 +93,30 @@ func (d *decoder) topKeys(i int, all bool) (int, bool) {
 		if !ok {
 			return keys, false
 		}
+		i = skipSpace(p, ke)
+		if i >= len(p) || p[i] != ':' {
+			return keys, d.failAt("expected ':' after key", i)
+		}
+		v := skipSpace(p, i+1)
+		obj := v < len(p) && p[v] == '{'
 		switch string(p[ks : ke-1]) {
 		case "Event":
 			keys |= keyEvent
 		case "win":
 			keys |= keyWin
-		case "winlog", "event_data", "@metadata", "ecs", "agent", "log_name", "user_data":
+		case "winlog", "event_data", "@metadata", "ecs", "log_name", "user_data":
 			keys |= keyECS
+		case "event", "host", "log":
+			// As objects these are ECS (flat shapes use "host": "name").
+			if obj {
+				keys |= keyECS
+			}
+		case "agent":
+			keys |= keyAgent // ECS, unless Wazuh alert keys say otherwise
+		case "manager", "decoder":
+			keys |= keyWazuhAlert
 		case "process":
-			keys |= 1 << 20
-		case "event":
-			keys |= 1 << 21
+			keys |= keyProcess
 		case "InsertionStrings", "EventCode", "Logfile":
 			keys |= keyWMI
 		case "SourceModuleType", "EventReceivedTime", "EventTime":
@@ -109,17 +126,10 @@ func (d *decoder) topKeys(i int, all bool) (int, bool) {
 		case "payload":
 			keys |= keyPayload
 		}
-		if keys&(1<<20) != 0 && keys&(1<<21) != 0 {
-			keys |= keyProcess
-		}
-		if !all && keys&(keyEvent|keyWin|keyECS) != 0 {
+		if !all && keys&(keyEvent|keyWin|keyECS|keyWazuhAlert) != 0 {
 			return keys, true
 		}
-		i = skipSpace(p, ke)
-		if i >= len(p) || p[i] != ':' {
-			return keys, d.failAt("expected ':' after key", i)
-		}
-		i, ok = d.skipValue(skipSpace(p, i+1), 1)
+		i, ok = d.skipValue(v, 1)
 		if !ok {
 			return keys, false
 		}
@@ -593,7 +603,7 @@ func (d *decoder) leaf(vo, ve int, isString bool) bool {
 	if skip {
 		return true
 	}
-	if d.format == source.FormatWazuh && isString && len(d.path) >= 2 && string(d.path[1]) == "eventdata" {
+	if d.format == source.FormatWazuh && isString && wazuhEventData(d.path) {
 		ve = collapseBackslashes(d.buf, vo, ve)
 	}
 	if isString && !d.bare && len(d.path) == 1 && string(d.path[0]) == "EventData" && ve > vo && d.buf[vo] == '{' {
@@ -601,6 +611,17 @@ func (d *decoder) leaf(vo, ve int, isString bool) bool {
 		return d.addRef(name, vo, ve) && d.walkEmbedded(vo, ve)
 	}
 	return d.addRef(name, vo, ve)
+}
+
+// wazuhEventData reports whether path is win.eventdata.X or data.win.eventdata.X.
+func wazuhEventData(path [][]byte) bool {
+	switch len(path) {
+	case 3:
+		return string(path[0]) == "win" && string(path[1]) == "eventdata"
+	case 4:
+		return string(path[0]) == "data" && string(path[1]) == "win" && string(path[2]) == "eventdata"
+	}
+	return false
 }
 
 // walkEmbedded walks the JSON object in buf[vo:ve] (a string value's content), naming
@@ -670,9 +691,13 @@ func (d *decoder) leafName() (string, bool) {
 			return d.intern(path[len(path)-1]), false
 		}
 	case source.FormatWazuh:
+		if len(path) == 4 && string(path[0]) == "data" {
+			path = path[1:] // an alert or archive: the event is under data.win
+		}
 		if len(path) == 3 && string(path[0]) == "win" && (string(path[1]) == "system" || string(path[1]) == "eventdata") {
 			return d.wazuhName(path[2]), false
 		}
+		path = d.path
 	}
 	return d.joinSkipping(path, '.'), false
 }

@@ -151,3 +151,22 @@ func TestMappingEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestWazuhAlertShape decodes a Wazuh alert/archive (the event under data.win) built by
+// wrapping a real eventchannel record in the alert keys Wazuh's manager adds.
+func TestWazuhAlertShape(t *testing.T) {
+	rec := recordAt(t, "wazuh/sysmon_eid_1.ndjson", 0)
+	alert := `{"timestamp":"2021-04-28T20:11:56.000+0000","rule":{"level":3,"id":"61603"},"agent":{"id":"001","name":"DESKTOP-2QKFOBA"},"manager":{"name":"wazuh"},"id":"1619640716.1","decoder":{"name":"windows_eventchannel"},"data":` +
+		string(rec) + `,"location":"EventChannel"}`
+	var ev source.Event
+	if err := Decode([]byte(alert), source.Origin{}, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Format != source.FormatWazuh || ev.Kind != source.KindProcessStart || ev.EventID != 1 ||
+		ev.Parent.Image != `C:\Windows\System32\cscript.exe` || ev.Process.Image != `C:\Windows\System32\wscript.exe` {
+		t.Errorf("format %v kind %v id %d parent %q image %q", ev.Format, ev.Kind, ev.EventID, ev.Parent.Image, ev.Process.Image)
+	}
+	if v, _ := ev.Field("agent.name"); v != "DESKTOP-2QKFOBA" {
+		t.Errorf("agent.name = %q", v)
+	}
+}
