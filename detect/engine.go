@@ -63,6 +63,8 @@ type alertState struct {
 	key     groupKey
 	seq     uint64 // creation order, for eviction
 	watched bool
+	// treeDirty: a process in this alert's tree started or ended since the last batch.
+	treeDirty bool
 	dirty   bool // changed since the last batch
 	persist bool // changed since the last store write
 	stored  int  // Count as of the last store write: the store adds counts, so send deltas
@@ -95,8 +97,11 @@ type Engine struct {
 	open    int
 	pending []*alertState // changed since the last store write
 	dirty   []*alertState // changed since the last batch
-	// dirtyHosts marks hosts whose watched trees changed since the last batch.
-	dirtyHosts map[string]struct{}
+	// watchers maps a watched tree key to the alerts on it (several rules can match one
+	// process); the tree is unwatched when the last of them closes or leaves memory.
+	watchers map[proctree.Key][]*alertState
+	// treeDirty lists alerts whose tree changed since the last batch.
+	treeDirty []*alertState
 
 	matched []*sigma.Rule // scratch for Set.Match
 	records []triage.AlertRecord
@@ -123,7 +128,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		hits:         make(map[string]int),
 		alerts:       make(map[string]*alertState),
 		groups:       make(map[groupKey]*alertState),
-		dirtyHosts:   make(map[string]struct{}),
+		watchers:     make(map[proctree.Key][]*alertState),
 		matched:      make([]*sigma.Rule, 0, 8),
 	}
 	if e.clock == nil {
@@ -199,7 +204,7 @@ func (e *Engine) process(ev *source.Event, dst []Alert) []Alert {
 	}
 	key, watched := e.tree.Observe(ev)
 	if watched {
-		e.dirtyHosts[key.Host] = struct{}{}
+		e.markTrees(key)
 	}
 	e.matched = e.rules.Match(ev, e.matched[:0])
 	if len(e.matched) == 0 {
@@ -278,8 +283,7 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 		e.stats.Suppressed++
 	} else {
 		e.open++
-		e.tree.Watch(key)
-		a.watched = true
+		e.watch(a)
 	}
 	e.alerts[a.ID] = a
 	e.groups[gk] = a
@@ -287,6 +291,58 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 	e.touch(a)
 	e.evict()
 	return a
+}
+
+// watch follows a's process tree so later descendants refresh its snapshot.
+func (e *Engine) watch(a *alertState) {
+	if a.watched {
+		return
+	}
+	a.watched = true
+	ws := e.watchers[a.TreeKey]
+	if len(ws) == 0 {
+		e.tree.Watch(a.TreeKey)
+	}
+	e.watchers[a.TreeKey] = append(ws, a)
+}
+
+func (e *Engine) unwatch(a *alertState) {
+	if !a.watched {
+		return
+	}
+	a.watched = false
+	ws := e.watchers[a.TreeKey]
+	for i, w := range ws {
+		if w == a {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(e.watchers, a.TreeKey)
+		e.tree.Unwatch(a.TreeKey)
+		return
+	}
+	e.watchers[a.TreeKey] = ws
+}
+
+// markTrees finds the watched alerts whose tree holds the process at key (it or one of
+// its ancestors is an alert's process) and queues their snapshots for the next batch.
+// It runs only for events under a watched process, so the snapshot walk is rare.
+func (e *Engine) markTrees(key proctree.Key) {
+	snap := e.tree.Snapshot(key)
+	for i := range snap.Nodes {
+		n := &snap.Nodes[i]
+		if n.Role != proctree.RoleAncestor && n.Role != proctree.RoleFocus {
+			continue
+		}
+		for _, a := range e.watchers[n.Key] {
+			if !a.treeDirty {
+				a.treeDirty = true
+				e.treeDirty = append(e.treeDirty, a)
+			}
+		}
+	}
 }
 
 // touch queues a for the next store write and the next batch.
@@ -396,10 +452,7 @@ func (e *Engine) drop(a *alertState) {
 	if e.groups[a.key] == a {
 		delete(e.groups, a.key)
 	}
-	if a.watched {
-		e.tree.Unwatch(a.TreeKey)
-		a.watched = false
-	}
+	e.unwatch(a)
 	if isOpen(a) {
 		e.open--
 	}

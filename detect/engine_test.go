@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-soc/vigil/detect/proctree"
 	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/source"
@@ -513,5 +514,50 @@ func TestBurst(t *testing.T) {
 	}
 	if batches < 1 {
 		t.Error("no batch")
+	}
+}
+
+// TestRunResnapshotsWatchedTrees: a descendant of an alert's process refreshes that
+// alert's tree in the next batch; an unrelated process on the same host does not.
+func TestRunResnapshotsWatchedTrees(t *testing.T) {
+	e := newTestEngine(t, nil, &fakeClock{t0})
+	in, _, out, wait := runEngine(t, e, 4)
+	in <- sysmon1(t0, "dc01", 2212, 688, dnsExe, "dns.exe", `C:\Windows\System32\services.exe`)
+	in <- sysmon1(t0.Add(time.Second), "dc01", 5120, 2212, cmdExe, "cmd /c whoami", dnsExe)
+	var id string
+	for id == "" {
+		for _, a := range (<-out).Alerts {
+			id = a.ID
+		}
+	}
+	in <- sysmon1(t0.Add(3*time.Second), "dc01", 7000, 900, `C:\Windows\notepad.exe`, "notepad", `C:\Windows\explorer.exe`)
+	in <- sysmon1(t0.Add(2*time.Second), "dc01", 5184, 5120, `C:\Windows\System32\whoami.exe`, "whoami", cmdExe)
+	close(in)
+	batches := 0
+	found := false
+	for b := range out {
+		if len(b.Alerts) > 0 {
+			t.Errorf("unexpected alerts: %+v", b.Alerts)
+		}
+		for k, snap := range b.Trees {
+			if k != id {
+				t.Errorf("snapshot for %s", k)
+			}
+			for _, n := range snap.Nodes {
+				if n.PID == 7000 {
+					t.Error("unrelated process in the alert's tree")
+				}
+				if n.PID == 5184 && n.Role == proctree.RoleDescendant {
+					found = true
+				}
+			}
+		}
+		batches++
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Errorf("whoami.exe never reached the alert's tree in %d batches", batches)
 	}
 }

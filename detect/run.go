@@ -61,7 +61,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan source.Event, cmds <-chan Co
 // Store errors are counted in Stats and retried at the next flush.
 func (e *Engine) emit(ctx context.Context, out chan<- Batch, final bool) error {
 	_ = e.persist(ctx, final)
-	if !final && len(e.dirty) == 0 && len(e.dirtyHosts) == 0 && e.stats == e.sent {
+	if !final && len(e.dirty) == 0 && len(e.treeDirty) == 0 && e.stats == e.sent {
 		return nil
 	}
 	b := e.batch()
@@ -90,17 +90,14 @@ func (e *Engine) batch() Batch {
 	}
 	clear(e.dirty)
 	e.dirty = e.dirty[:0]
-	if len(e.dirtyHosts) > 0 {
-		for _, a := range e.order {
-			if a == nil || !a.watched {
-				continue
-			}
-			if _, ok := e.dirtyHosts[a.TreeKey.Host]; ok {
-				e.snapshot(&b, a)
-			}
+	for _, a := range e.treeDirty {
+		a.treeDirty = false
+		if a.watched && e.alerts[a.ID] == a {
+			e.snapshot(&b, a)
 		}
-		clear(e.dirtyHosts)
 	}
+	clear(e.treeDirty)
+	e.treeDirty = e.treeDirty[:0]
 	return b
 }
 
@@ -216,12 +213,10 @@ func (e *Engine) changeStatus(a *alertState, to triage.Status, reason triage.Rea
 		e.open++
 	}
 	switch {
-	case to == triage.StatusClosed && a.watched:
-		e.tree.Unwatch(a.TreeKey)
-		a.watched = false
-	case to != triage.StatusClosed && !a.Suppressed && !a.watched:
-		e.tree.Watch(a.TreeKey)
-		a.watched = true
+	case to == triage.StatusClosed:
+		e.unwatch(a)
+	case !a.Suppressed:
+		e.watch(a)
 	}
 	if !a.dirty {
 		a.dirty = true
