@@ -65,10 +65,10 @@ type alertState struct {
 	watched bool
 	// treeDirty: a process in this alert's tree started or ended since the last batch.
 	treeDirty bool
-	dirty   bool // changed since the last batch
-	persist bool // changed since the last store write
-	stored  int  // Count as of the last store write: the store adds counts, so send deltas
-	origin  string
+	dirty     bool // changed since the last batch
+	persist   bool // changed since the last store write
+	stored    int  // Count as of the last store write: the store adds counts, so send deltas
+	origin    string
 }
 
 // Engine runs events through the process tree, the rules and the allowlist, groups the
