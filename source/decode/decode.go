@@ -26,7 +26,6 @@
 package decode
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -44,6 +43,8 @@ const (
 )
 
 // Error is what Decode returns for a bad record: it names the format, where, and why.
+// Err is the underlying cause when there is one (scanner failures have none: Reason says
+// what was found at which byte).
 type Error struct {
 	Format source.Format
 	Origin source.Origin
@@ -66,9 +67,6 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
-
-// errSyntax is the cause of scanner failures; Error.Reason says where and what.
-var errSyntax = errors.New("syntax error")
 
 // Decode sniffs one record's format (and syslog/CEE envelope) and fills ev. It reuses
 // ev.Fields' capacity; ev.Raw is set to a copy of rec. origin is copied into ev.Origin.
@@ -165,7 +163,7 @@ const maxNest = 4
 // fail records the first error; scanners return false after calling it.
 func (d *decoder) fail(format string, args ...any) bool {
 	if d.err == nil {
-		d.err = &Error{Format: publicFormat(d.format), Origin: d.origin, Reason: fmt.Sprintf(format, args...), Err: errSyntax}
+		d.err = &Error{Format: publicFormat(d.format), Origin: d.origin, Reason: fmt.Sprintf(format, args...)}
 	}
 	return false
 }

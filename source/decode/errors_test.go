@@ -75,10 +75,18 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestErrorUnwrap(t *testing.T) {
+	cause := errors.New("cause")
+	err := error(&Error{Format: source.FormatXML, Origin: source.Origin{Where: "f.xml", Line: 3}, Reason: "bad", Err: cause})
+	if !errors.Is(err, cause) {
+		t.Errorf("errors.Is(%v, cause) = false", err)
+	}
+	if got, want := err.Error(), "f.xml:3: decode xml: bad: cause"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
 	var ev source.Event
-	err := Decode([]byte(`{"EventID":`), source.Origin{}, &ev)
-	if !errors.Is(err, errSyntax) {
-		t.Fatalf("errors.Is(%v, errSyntax) = false", err)
+	err = Decode([]byte(`{"EventID":`), source.Origin{Where: "f.json", Line: 9}, &ev)
+	if got, want := err.Error(), "f.json:9: decode flat-json: expected a value at byte 11 (end of record)"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
 
