@@ -70,9 +70,24 @@ type ruleView struct {
 // detailPane is the tabbed, scrollable lower-right pane. Its content is rebuilt only
 // when what it shows changes (key), never per frame.
 type detailPane struct {
-	vp  viewport.Model
-	tab int
-	key string
+	vp    viewport.Model // scroll state (offset, paging)
+	lines []string       // the content, wrapped; View slices it at the viewport's offset
+	tab   int
+	key   string
+}
+
+// setContent replaces what the pane shows.
+func (d *detailPane) setContent(s string) {
+	d.vp.SetContent(s)
+	d.lines = strings.Split(s, "\n")
+}
+
+// view is the visible window of the content. The lines are already wrapped to the
+// pane, so this skips viewport.View's second lipgloss pass over every cell.
+func (d *detailPane) view() string {
+	top := min(max(d.vp.YOffset, 0), len(d.lines))
+	end := min(top+d.vp.Height, len(d.lines))
+	return strings.Join(d.lines[top:end], "\n")
 }
 
 // maxRawBytes bounds the Raw tab.

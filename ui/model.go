@@ -813,7 +813,7 @@ func (m *Model) sync() tea.Cmd {
 	if r == nil {
 		if m.detail.key != "none" {
 			m.detail.key = "none"
-			m.detail.vp.SetContent("")
+			m.detail.setContent("")
 		}
 		return nil
 	}
@@ -841,7 +841,7 @@ func (m *Model) sync() tea.Cmd {
 	if k != m.detail.key {
 		sameAlert := strings.HasPrefix(m.detail.key, r.a.ID+"|"+fmt.Sprint(m.detail.tab)+"|")
 		m.detail.key = k
-		m.detail.vp.SetContent(buildDetail(&r.a, m.detail.tab, m.ruleView(r.a.Rule), node, hist, histLoaded, m.detail.vp.Width, m.st))
+		m.detail.setContent(buildDetail(&r.a, m.detail.tab, m.ruleView(r.a.Rule), node, hist, histLoaded, m.detail.vp.Width, m.st))
 		if !sameAlert {
 			m.detail.vp.GotoTop()
 		}
@@ -946,7 +946,7 @@ func (m Model) treeBox() []string {
 
 func (m Model) detailBox() []string {
 	iw := m.lay.Detail.W - 2
-	return m.boxLines(m.lay.Detail, "DETAIL", tabBar(m.detail.tab, iw, m.st)+"\n"+m.detail.vp.View(), m.focus == paneDetail)
+	return m.boxLines(m.lay.Detail, "DETAIL", tabBar(m.detail.tab, iw, m.st)+"\n"+m.detail.view(), m.focus == paneDetail)
 }
 
 func (m Model) footer() string {
