@@ -38,6 +38,9 @@ type ListenConfig struct {
 	Decode       DecodeFunc // default decode.Decode
 }
 
+// udpReadBuffer is the socket receive buffer a UDP listener asks for.
+const udpReadBuffer = 4 << 20
+
 // Listener receives syslog over UDP, TCP or TLS. It implements source.Feed.
 //
 // Call Bind to open the socket (errors such as "address already in use" come back
@@ -190,6 +193,11 @@ func (l *Listener) Bind() error {
 		var a *net.UDPAddr
 		if a, err = net.ResolveUDPAddr("udp", l.host); err == nil {
 			l.pc, err = net.ListenUDP("udp", a)
+		}
+		if err == nil {
+			// Room for bursts while the reader decodes. Best effort: Linux caps it at
+			// net.core.rmem_max (often 208 KiB) unless the administrator raises that.
+			_ = l.pc.SetReadBuffer(udpReadBuffer)
 		}
 	default:
 		l.ln, err = net.Listen("tcp", l.host)
