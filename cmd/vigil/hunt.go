@@ -260,8 +260,8 @@ func (h *hunter) huntFeeds(ctx context.Context, src *sourceFlags, cp source.Chec
 		for i, c := range st.ErrorsByFormat {
 			h.n.byFormat[i] += c
 		}
-		for _, e := range st.LastErrors {
-			fmt.Fprintf(h.err, "%s: %s\n", st.Name, e)
+		for _, e := range st.LastErrors { // already "where: reason"; the last few only
+			fmt.Fprintln(h.err, e)
 		}
 	}
 	if runErr != nil {
