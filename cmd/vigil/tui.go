@@ -115,10 +115,21 @@ func runTUICmd(ctx context.Context, args []string, io stdio) int {
 	// Fatal errors are printed here, after the program restored the terminal.
 	if err := runTUI(ctx, o, out, io); err != nil {
 		fmt.Fprintln(io.err, "vigil:", err)
+		var bad *badInputError
+		if errors.As(err, &bad) {
+			return exitUsage
+		}
 		return exitFailure
 	}
 	return exitOK
 }
+
+// badInputError marks a failure caused by the command line (a source flag the feeds
+// cannot be built from): exit 2 rather than 1.
+type badInputError struct{ err error }
+
+func (e *badInputError) Error() string { return e.err.Error() }
+func (e *badInputError) Unwrap() error { return e.err }
 
 // demoFileName is the scenario's file inside its temporary directory.
 const demoFileName = "demo-sysmon.ndjson"
@@ -181,7 +192,7 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 	if o.src.any() {
 		fs, err := o.src.feeds(store)
 		if err != nil {
-			return err
+			return &badInputError{err}
 		}
 		feeds = append(feeds, fs...)
 	}
