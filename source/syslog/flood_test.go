@@ -189,3 +189,64 @@ func TestUDPFloodSlowConsumer(t *testing.T) {
 		t.Errorf("state after cancel: %v, want done", s)
 	}
 }
+
+// TestUDPKernelDropsCounted overflows a small socket buffer before the reader runs: the
+// datagrams the kernel drops are reported by the socket and shown, so sent = read + drops.
+func TestUDPKernelDropsCounted(t *testing.T) {
+	if _, err := os.Stat("/proc/net/snmp"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("socket drop counters are reported on Linux only")
+	}
+	recs := readRecords(t, "otrf-cobaltstrike.ndjson")
+	l, err := NewListener(ListenConfig{URL: "udp://127.0.0.1:0", Decode: rawDecode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.pc.SetReadBuffer(16 << 10); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("udp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const burst = 300 // about 750 KB against a 16 KiB buffer nobody reads yet
+	for i := range burst {
+		if _, err := conn.Write(recs[i%len(recs)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := make(chan source.Event, burst+1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx, out) }()
+	var last uint64
+	waitFor(t, 10*time.Second, "buffered datagrams read", func() bool {
+		n := l.Status().Records
+		quiet := n > 0 && n == last
+		last = n
+		time.Sleep(50 * time.Millisecond)
+		return quiet
+	})
+	if _, err := conn.Write(recs[0]); err != nil { // carries the drop count
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "probe datagram", func() bool { return l.Status().Records == last+1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	drops, known := l.KernelDrops()
+	st := l.Status()
+	if !known || drops == 0 {
+		t.Fatalf("kernel drops %d (known %v) after overflowing the socket buffer", drops, known)
+	}
+	if st.Records+drops != burst+1 {
+		t.Fatalf("sent %d != read %d + kernel drops %d", burst+1, st.Records, drops)
+	}
+	if !strings.Contains(st.Detail, strconv.FormatUint(drops, 10)+" datagrams dropped by the kernel") {
+		t.Errorf("detail %q does not show the kernel drops", st.Detail)
+	}
+}
