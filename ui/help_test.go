@@ -30,9 +30,19 @@ func TestHelpMatchesKeyTable(t *testing.T) {
 			t.Fatalf("no key table: %v", err)
 		}
 	}
+	// The table is the block right after the marker, up to the first blank line.
+	text := string(data)
+	i := strings.Index(text, "<!-- keys -->")
+	if i < 0 {
+		t.Fatal("key table marker <!-- keys --> not found")
+	}
+	text = text[i:]
+	if j := strings.Index(text, "\n\n"); j >= 0 {
+		text = text[:j]
+	}
 	row := regexp.MustCompile("(?m)^\\| `([^`]+)` \\| ([^|]+) \\|")
 	table := map[string]string{}
-	for _, mm := range row.FindAllStringSubmatch(string(data), -1) {
+	for _, mm := range row.FindAllStringSubmatch(text, -1) {
 		table[mm[1]] = strings.TrimSpace(mm[2])
 	}
 	km := defaultKeyMap()
