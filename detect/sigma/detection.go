@@ -572,6 +572,10 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 	for _, r := range raws {
 		segs := parseSigmaString(r)
 		if m.windash {
+			if alts := windashExpand(segs); alts != nil {
+				pats = append(pats, alts...)
+				continue
+			}
 			segs = windashSegs(segs)
 		}
 		if m.hasEncoding {
@@ -722,6 +726,68 @@ func windashSegs(segs []seg) []seg {
 		if start < len(s.s) {
 			out = append(out, seg{k: 'l', s: s.s[start:]})
 		}
+	}
+	return out
+}
+
+// windashVariants are the characters windash substitutes for one another.
+var windashVariants = [...]string{"-", "/", "–", "—", "―"}
+
+// maxWindashDashes bounds windashExpand: 5^2 literal values; more dashes use the
+// windash glob class instead.
+const maxWindashDashes = 2
+
+// windashExpand spells out every windash permutation of a value with few dashes as
+// literal values, which the substring automaton can then index; nil when it has none
+// or too many.
+func windashExpand(segs []seg) [][]seg {
+	dashes := 0
+	for _, s := range segs {
+		if s.k == 'l' {
+			for _, r := range s.s {
+				if isWinDash(r) {
+					dashes++
+				}
+			}
+		}
+	}
+	if dashes == 0 || dashes > maxWindashDashes {
+		return nil
+	}
+	out := [][]seg{nil}
+	for _, s := range segs {
+		if s.k != 'l' {
+			for i := range out {
+				out[i] = append(out[i], s)
+			}
+			continue
+		}
+		lits := []string{""}
+		for k := 0; k < len(s.s); {
+			r, w := utf8.DecodeRuneInString(s.s[k:])
+			raw := s.s[k : k+w] // the bytes as written, even when not valid UTF-8
+			k += w
+			if !isWinDash(r) {
+				for i := range lits {
+					lits[i] += raw
+				}
+				continue
+			}
+			next := make([]string, 0, len(lits)*len(windashVariants))
+			for _, l := range lits {
+				for _, v := range windashVariants {
+					next = append(next, l+v)
+				}
+			}
+			lits = next
+		}
+		next := make([][]seg, 0, len(out)*len(lits))
+		for _, o := range out {
+			for _, l := range lits {
+				next = append(next, append(append([]seg(nil), o...), seg{k: 'l', s: l}))
+			}
+		}
+		out = next
 	}
 	return out
 }
