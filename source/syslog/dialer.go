@@ -180,8 +180,7 @@ func (d *Dialer) Run(ctx context.Context, out chan<- source.Event) error {
 		wait := backoff(d.cfg.BackoffMin, d.cfg.BackoffMax, attempt)
 		attempt++
 		state := source.StateReconnecting
-		var verr *tls.CertificateVerificationError
-		if errors.As(err, &verr) {
+		if permanent(err) {
 			state = source.StateError // will not fix itself; keep trying but say so
 		}
 		d.c.SetState(state, fmt.Sprintf("reconnecting in %s; %s; %s", roundDur(wait), d.gapText(), err))
@@ -194,6 +193,14 @@ func (d *Dialer) Run(ctx context.Context, out chan<- source.Event) error {
 			return nil
 		}
 	}
+}
+
+// permanent reports failures that retrying alone will not fix: the relay's certificate
+// does not verify, or its name does not resolve.
+func permanent(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var dnsErr *net.DNSError
+	return errors.As(err, &verr) || errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
 func (d *Dialer) dial(ctx context.Context) (net.Conn, error) {

@@ -3,6 +3,7 @@ package syslog
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -196,4 +197,23 @@ func TestOrderAcrossBatches(t *testing.T) {
 			t.Fatalf("event %d is %.30q: order lost", i, ev.Raw)
 		}
 	}
+}
+
+func TestDialerUnknownHostIsAnError(t *testing.T) {
+	d, err := NewDialer(DialConfig{URL: "tcp://relay.invalid:6514", BackoffMin: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// .invalid never resolves (RFC 2606); without a resolver the failure is not a clean
+	// "not found", and the dialer rightly keeps it a retryable state.
+	want := source.StateError
+	var dnsErr *net.DNSError
+	if _, err := net.LookupHost("relay.invalid"); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		want = source.StateReconnecting
+	}
+	runDialer(t, d, 1)
+	waitFor(t, 10*time.Second, want.String()+" state naming the host", func() bool {
+		st := d.Status()
+		return st.State == want && strings.Contains(st.Detail, "relay.invalid") && strings.Contains(st.Detail, "reconnecting in")
+	})
 }
