@@ -24,7 +24,7 @@ func TestHelpGolden(t *testing.T) {
 func TestHelpMatchesKeyTable(t *testing.T) {
 	root := filepath.Join("..")
 	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil || !strings.Contains(string(data), "<!-- keys -->") {
+	if err != nil || !strings.Contains(string(data), "\n<!-- keys -->\n") {
 		data, err = os.ReadFile(filepath.Join(root, "docs", "keys.md"))
 		if err != nil {
 			t.Fatalf("no key table: %v", err)
@@ -32,7 +32,7 @@ func TestHelpMatchesKeyTable(t *testing.T) {
 	}
 	// The table is the block right after the marker, up to the first blank line.
 	text := string(data)
-	i := strings.Index(text, "<!-- keys -->")
+	i := strings.Index(text, "\n<!-- keys -->\n")
 	if i < 0 {
 		t.Fatal("key table marker <!-- keys --> not found")
 	}
