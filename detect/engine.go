@@ -231,19 +231,21 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 		commandLine: ev.Process.CommandLine,
 		parentImage: ev.Parent.Image,
 	}
-	if a, ok := e.groups[gk]; ok && a.Status != triage.StatusClosed && withinWindow(a.LastSeen, at, e.window) {
-		a.Count++
-		if at.After(a.LastSeen) {
-			a.LastSeen = at
-		}
-		e.stats.Grouped++
-		e.touch(a)
-		return a
+	now := e.clock.Now()
+	if a, ok := e.groups[gk]; ok && a.Status != triage.StatusClosed && withinWindow(a.LastSeen, at, e.window) &&
+		(!a.Suppressed || e.stillAllowed(a, r, ev, now)) {
+		return e.repeat(a, at)
+	}
+	id := alertID(gk, at)
+	if prev, ok := e.alerts[id]; ok {
+		// The same id means the same rule, process and first sighting: hunting the same
+		// record twice. Keep one alert.
+		return e.repeat(prev, at)
 	}
 	e.seq++
 	a := &alertState{
 		Alert: Alert{
-			ID:             alertID(gk, at),
+			ID:             id,
 			Rule:           r,
 			Event:          cloneEvent(ev),
 			Host:           ev.Host,
@@ -258,15 +260,6 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 		seq:    e.seq,
 		origin: ev.Origin.Feed + " " + ev.Origin.String(),
 	}
-	if prev, ok := e.alerts[a.ID]; ok {
-		// The same id means the same rule, process and first sighting: hunting the same
-		// record twice. Keep one alert.
-		prev.Count++
-		e.stats.Grouped++
-		e.touch(prev)
-		return prev
-	}
-	now := e.clock.Now()
 	for i := range e.allow {
 		ent := &e.allow[i]
 		if ent.Matches(r.ID, ev, now) {
@@ -291,6 +284,29 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 	e.touch(a)
 	e.evict()
 	return a
+}
+
+// repeat bumps an alert for another sighting of the same thing.
+func (e *Engine) repeat(a *alertState, at time.Time) *alertState {
+	a.Count++
+	if at.After(a.LastSeen) {
+		a.LastSeen = at
+	}
+	e.stats.Grouped++
+	e.touch(a)
+	return a
+}
+
+// stillAllowed reports whether the entry that suppressed a still suppresses this
+// sighting: once it expired or was removed, a repeat raises a new, visible alert instead
+// of hiding in the suppressed one.
+func (e *Engine) stillAllowed(a *alertState, r *sigma.Rule, ev *source.Event, now time.Time) bool {
+	for i := range e.allow {
+		if e.allow[i].ID == a.AllowlistID {
+			return e.allow[i].Matches(r.ID, ev, now)
+		}
+	}
+	return false
 }
 
 // watch follows a's process tree so later descendants refresh its snapshot.
