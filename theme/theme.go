@@ -48,7 +48,9 @@ func ParsePalette(s string) (Palette, error) {
 type Glyphs struct {
 	Selected   string // alert-list selection and the alerting process in the tree
 	TreeCursor string // the cursor inside the process tree
-	Branch     string // tree connector
+	Branch     string // tree connector of a last child
+	BranchMid  string // tree connector of a child with later siblings
+	Pipe       string // a parent's line continuing past a child
 	Arrow      string // parent → child
 	Ellipsis   string
 	Dot        string // feed state bullet
@@ -59,13 +61,13 @@ type Glyphs struct {
 
 // UnicodeGlyphs are the default symbols.
 var UnicodeGlyphs = Glyphs{
-	Selected: "▶", TreeCursor: "›", Branch: "└ ", Arrow: "→", Ellipsis: "…", Dot: "●",
+	Selected: "▶", TreeCursor: "›", Branch: "└ ", BranchMid: "├ ", Pipe: "│ ", Arrow: "→", Ellipsis: "…", Dot: "●",
 	BoxH: "─", BoxV: "│", BoxTL: "┌", BoxTR: "┐", BoxBL: "└", BoxBR: "┘",
 }
 
 // ASCIIGlyphs replace UnicodeGlyphs where the terminal cannot draw them.
 var ASCIIGlyphs = Glyphs{
-	Selected: ">", TreeCursor: "*", Branch: "`-", Arrow: "->", Ellipsis: "~", Dot: "*",
+	Selected: ">", TreeCursor: "*", Branch: "`-", BranchMid: "|-", Pipe: "| ", Arrow: "->", Ellipsis: "~", Dot: "*",
 	BoxH: "-", BoxV: "|", BoxTL: "+", BoxTR: "+", BoxBL: "+", BoxBR: "+",
 }
 

@@ -466,3 +466,12 @@ func TestEvictKeepsSelectionAndOpenAlerts(t *testing.T) {
 		t.Error("eviction not shown")
 	}
 }
+
+// The process tree focused, cursor on a child, and the Mitigations tab.
+func TestViewTreeGolden(t *testing.T) {
+	m := newTestModel(t, 120, 40, Config{})
+	m, _ = press(t, m, "G", "tab", "j", "3")
+	v := m.View()
+	checkWidth(t, v, 120, 40)
+	golden.RequireEqual(t, []byte(v))
+}

@@ -33,6 +33,7 @@ func renderTree(snap proctree.Snapshot, width, height, cursor int, st *theme.Sty
 	}
 	end := min(top+height, len(snap.Nodes))
 	g := st.Glyphs
+	prefixes := treePrefixes(snap.Nodes, g)
 	lines := make([]string, 0, end-top)
 	for i := top; i < end; i++ {
 		n := &snap.Nodes[i]
@@ -40,10 +41,7 @@ func renderTree(snap proctree.Snapshot, width, height, cursor int, st *theme.Sty
 		if i == cursor {
 			cur = g.TreeCursor
 		}
-		indent := ""
-		if n.Depth > 0 {
-			indent = strings.Repeat("  ", n.Depth-1) + g.Branch
-		}
+		indent := prefixes[i]
 		focus := ""
 		if n.Role == proctree.RoleFocus {
 			focus = g.Selected
@@ -82,4 +80,53 @@ func renderTree(snap proctree.Snapshot, width, height, cursor int, st *theme.Sty
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// treePrefixes computes each node's connector from the preorder depths: "├ " for a
+// child with later siblings, "└ " for the last, and "│ " where an ancestor's later
+// siblings continue below. Depths that jump are treated as one level deeper.
+func treePrefixes(nodes []proctree.Node, g theme.Glyphs) []string {
+	n := len(nodes)
+	last := make([]bool, n)
+	for i := range nodes {
+		last[i] = true
+		for j := i + 1; j < n; j++ {
+			if nodes[j].Depth < nodes[i].Depth {
+				break
+			}
+			if nodes[j].Depth == nodes[i].Depth {
+				last[i] = false
+				break
+			}
+		}
+	}
+	out := make([]string, n)
+	var open []bool // per level above the node: does that ancestor have later siblings
+	for i, nd := range nodes {
+		d := max(nd.Depth, 0)
+		if d == 0 {
+			open = open[:0]
+			continue
+		}
+		for len(open) < d-1 {
+			open = append(open, false)
+		}
+		open = open[:d-1]
+		var b strings.Builder
+		for _, o := range open {
+			if o {
+				b.WriteString(g.Pipe)
+			} else {
+				b.WriteString("  ")
+			}
+		}
+		if last[i] {
+			b.WriteString(g.Branch)
+		} else {
+			b.WriteString(g.BranchMid)
+		}
+		out[i] = b.String()
+		open = append(open, !last[i])
+	}
+	return out
 }

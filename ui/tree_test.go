@@ -32,27 +32,27 @@ func TestRenderTree(t *testing.T) {
 		{"full", snap, 60, 10, -1, st, `
  services.exe (688) (before feed)
  └ dns.exe (2212) C:\Windows\System32\dns.exe
-   └ ▶cmd.exe (5120) cmd /c whoami > c:\temp\o.txt
-     └ whoami.exe (5184) (exited) whoami
+   ├ ▶cmd.exe (5120) cmd /c whoami > c:\temp\o.txt
+   │ └ whoami.exe (5184) (exited) whoami
    └ conhost.exe (4100) conhost.exe 0xffffffff\x1b[2J`},
 		{"narrow cuts command lines", snap, 34, 10, -1, st, `
  services.exe (688) (before feed)
  └ dns.exe (2212) C:\Windows\Syst…
-   └ ▶cmd.exe (5120) cmd /c whoam…
-     └ whoami.exe (5184) (exited)
+   ├ ▶cmd.exe (5120) cmd /c whoam…
+   │ └ whoami.exe (5184) (exited)
    └ conhost.exe (4100) conhost.e…`},
 		{"cursor and ascii", snap, 40, 10, 3, ascii, `
  services.exe (688) (before feed)
  ` + "`-" + `dns.exe (2212) C:\Windows\System32\d~
-   ` + "`-" + `>cmd.exe (5120) cmd /c whoami > c:~
-*    ` + "`-" + `whoami.exe (5184) (exited) whoami
+   |->cmd.exe (5120) cmd /c whoami > c:~
+*  | ` + "`-" + `whoami.exe (5184) (exited) whoami
    ` + "`-" + `conhost.exe (4100) conhost.exe 0xf~`},
 		{"short pane scrolls to the cursor", snap, 60, 2, 4, st, `
-     └ whoami.exe (5184) (exited) whoami
+   │ └ whoami.exe (5184) (exited) whoami
 ›  └ conhost.exe (4100) conhost.exe 0xffffffff\x1b[2J`},
 		{"short pane keeps the focus", snap, 60, 2, -1, st, `
  └ dns.exe (2212) C:\Windows\System32\dns.exe
-   └ ▶cmd.exe (5120) cmd /c whoami > c:\temp\o.txt`},
+   ├ ▶cmd.exe (5120) cmd /c whoami > c:\temp\o.txt`},
 		{"empty", proctree.Snapshot{}, 40, 5, -1, st, `
 no process tree for this alert`},
 		{"no room", snap, 0, 5, -1, st, "\n"},
