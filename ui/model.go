@@ -602,6 +602,9 @@ func (m *Model) verdict(k tea.KeyMsg) tea.Cmd {
 	if m.cfg.ReadOnly {
 		return m.setFlash(flashWarn, "read-only: verdicts and allowlist edits are disabled (--read-only)")
 	}
+	if m.engineDone {
+		return m.setFlash(flashError, "the engine stopped: verdicts cannot be saved")
+	}
 	r := m.list.current()
 	if r == nil {
 		return m.setFlash(flashWarn, "no alert selected")

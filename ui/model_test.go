@@ -388,6 +388,9 @@ func TestBatchAndFeeds(t *testing.T) {
 	if !m.engineDone {
 		t.Error("closed channel not noticed")
 	}
+	if m2, _ := press(t, m, "f"); m2.mode != modeNormal || !strings.Contains(m2.flash.text, "engine stopped") {
+		t.Errorf("verdict after the engine stopped: mode %v flash %q", m2.mode, m2.flash.text)
+	}
 	t0 := fixedNow
 	m = update(t, m, feedsMsg{at: t0, statuses: []source.Status{{Name: "f", Decoded: 100}}})
 	m = update(t, m, feedsMsg{at: t0.Add(500e6), statuses: []source.Status{{Name: "f", Decoded: 150}}})
