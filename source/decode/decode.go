@@ -122,6 +122,8 @@ type decoder struct {
 	sv      slots
 	bare    bool // naming an embedded EventData object: bare keys
 	nest    int  // envelope nesting (CEE payloads)
+	keys    int  // classes of the top-level JSON keys seen (key* constants)
+	xmljson bool // the JSON walk met XML-to-JSON's shapes (Data: [{Name, text}], Event.xmlns)
 }
 
 func newDecoder() *decoder {

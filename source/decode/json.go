@@ -21,29 +21,33 @@ const (
 	keyPayload    // "payload" (QRadar CEE)
 )
 
-// scanJSON classifies a JSON object by its top-level keys, then walks it.
+// scanJSON walks a JSON object once: leaves are named by their path (the naming rules
+// are path-based, so no format needs to be known up front) while the top-level keys are
+// classified; the format is settled from those keys at the end.
 func (d *decoder) scanJSON() bool {
 	p := d.rec
 	i := skipSpace(p, 0)
 	if i+3 <= len(p) && p[i] == 0xEF && p[i+1] == 0xBB && p[i+2] == 0xBF {
 		i = skipSpace(p, i+3)
 	}
-	keys, ok := d.topKeys(i, false)
+	d.format, d.keys, d.xmljson = formatJSON, 0, false
+	if i >= len(p) || p[i] != '{' {
+		return d.fail("expected '{' at byte %d", d.base+i)
+	}
+	end, ok := d.walkValue(i, 0)
+	d.format = guessFormat(d.keys)
+	if d.format == source.FormatEVTXJSON && d.xmljson {
+		d.format = source.FormatXMLJSON
+	}
 	if !ok {
 		// Blame the format the keys seen so far point to.
-		d.format = guessFormat(keys)
 		if d.err != nil {
-			d.err.Format = publicFormat(d.format)
+			d.err.Format = d.format
 		}
 		return false
 	}
-	d.format = guessFormat(keys)
 	if d.format == source.FormatUnknown {
 		return d.fail("JSON object has no Windows event keys (EventID, Event, winlog, win, ...)")
-	}
-	end, ok := d.walkValue(i, 0)
-	if !ok {
-		return false
 	}
 	if j := skipSpace(p, end); j < len(p) {
 		return d.fail("unexpected %q after the JSON object at byte %d", clip(p[j:], 16), d.base+j)
@@ -99,33 +103,7 @@ func (d *decoder) topKeys(i int, all bool) (int, bool) {
 		}
 		v := skipSpace(p, i+1)
 		obj := v < len(p) && p[v] == '{'
-		switch string(p[ks : ke-1]) {
-		case "Event":
-			keys |= keyEvent
-		case "win":
-			keys |= keyWin
-		case "winlog", "event_data", "@metadata", "ecs", "log_name", "user_data":
-			keys |= keyECS
-		case "event", "host", "log":
-			// As objects these are ECS (flat shapes use "host": "name").
-			if obj {
-				keys |= keyECS
-			}
-		case "agent":
-			keys |= keyAgent // ECS, unless Wazuh alert keys say otherwise
-		case "manager", "decoder":
-			keys |= keyWazuhAlert
-		case "process":
-			keys |= keyProcess
-		case "InsertionStrings", "EventCode", "Logfile":
-			keys |= keyWMI
-		case "SourceModuleType", "EventReceivedTime", "EventTime":
-			keys |= keyNXLog
-		case "EventID", "EventId", "Image", "NewProcessName", "SourceName", "Channel", "Hostname", "ProcessGuid":
-			keys |= keyFlat
-		case "payload":
-			keys |= keyPayload
-		}
+		keys |= classifyKey(p[ks:ke-1], obj)
 		if !all && keys&(keyEvent|keyWin|keyECS|keyWazuhAlert) != 0 {
 			return keys, true
 		}
@@ -145,6 +123,39 @@ func (d *decoder) topKeys(i int, all bool) (int, bool) {
 		}
 		i = skipSpace(p, i+1)
 	}
+}
+
+// classifyKey says what a top-level key tells about the format; obj reports that its
+// value is an object.
+func classifyKey(k []byte, obj bool) int {
+	switch string(k) {
+	case "Event":
+		return keyEvent
+	case "win":
+		return keyWin
+	case "winlog", "event_data", "@metadata", "ecs", "log_name", "user_data":
+		return keyECS
+	case "event", "host", "log":
+		// As objects these are ECS (flat shapes use "host": "name").
+		if obj {
+			return keyECS
+		}
+	case "agent":
+		return keyAgent // ECS, unless Wazuh alert keys say otherwise
+	case "manager", "decoder":
+		return keyWazuhAlert
+	case "process":
+		return keyProcess
+	case "InsertionStrings", "EventCode", "Logfile":
+		return keyWMI
+	case "SourceModuleType", "EventReceivedTime", "EventTime":
+		return keyNXLog
+	case "EventID", "EventId", "Image", "NewProcessName", "SourceName", "Channel", "Hostname", "ProcessGuid":
+		return keyFlat
+	case "payload":
+		return keyPayload
+	}
+	return 0
 }
 
 func (d *decoder) failAt(what string, i int) bool {
@@ -442,6 +453,9 @@ func (d *decoder) walkObject(i, depth int) (int, bool) {
 			return i, d.failAt("expected ':' after key", i)
 		}
 		i = skipSpace(p, i+1)
+		if depth == 0 && !d.bare {
+			d.keys |= classifyKey(d.buf[ko:ke], i < len(p) && p[i] == '{')
+		}
 		d.path = append(d.path, d.buf[ko:ke])
 		if d.special(i) {
 			i, ok = d.walkSpecial(i, depth+1)
@@ -496,10 +510,7 @@ func (d *decoder) walkArray(i, depth int) (int, bool) {
 // special reports whether the value at i under the current path needs format-specific
 // handling: XML-to-JSON's EventData.Data: [{Name, text}] list.
 func (d *decoder) special(i int) bool {
-	if d.format != source.FormatEVTXJSON && d.format != source.FormatXMLJSON {
-		return false
-	}
-	return len(d.path) == 3 && string(d.path[1]) == "EventData" && string(d.path[2]) == "Data" &&
+	return len(d.path) == 3 && string(d.path[0]) == "Event" && string(d.path[1]) == "EventData" && string(d.path[2]) == "Data" &&
 		i < len(d.rec) && d.rec[i] == '['
 }
 
@@ -507,7 +518,7 @@ func (d *decoder) special(i int) bool {
 // are not such objects are emitted under "Data".
 func (d *decoder) walkSpecial(i, depth int) (int, bool) {
 	p := d.rec
-	d.format = source.FormatXMLJSON
+	d.xmljson = true
 	i = skipSpace(p, i+1)
 	if i < len(p) && p[i] == ']' {
 		return i + 1, true
@@ -603,7 +614,7 @@ func (d *decoder) leaf(vo, ve int, isString bool) bool {
 	if skip {
 		return true
 	}
-	if d.format == source.FormatWazuh && isString && wazuhEventData(d.path) {
+	if isString && wazuhEventData(d.path) {
 		ve = collapseBackslashes(d.buf, vo, ve)
 	}
 	if isString && !d.bare && len(d.path) == 1 && string(d.path[0]) == "EventData" && ve > vo && d.buf[vo] == '{' {
@@ -652,61 +663,65 @@ func collapseBackslashes(b []byte, vo, ve int) int {
 	return w
 }
 
-// leafName names the current path per the format's conventions (docs/architecture.md).
+// leafName names the current path per docs/architecture.md. The rules look at the path
+// only (Event.System.*, Event.EventData.*, winlog.event_data.*, win.eventdata.*, ...), so
+// the walk needs no format decided beforehand; everything else keeps its dotted path.
 func (d *decoder) leafName() (string, bool) {
 	path := d.path
-	if d.bare && len(path) > 0 {
+	if len(path) == 0 {
+		return "", true // a bare scalar at the top: not a field (the walk rejects it)
+	}
+	if d.bare {
 		return d.intern(path[len(path)-1]), false
 	}
-	switch d.format {
-	case source.FormatEVTXJSON, source.FormatXMLJSON:
-		if len(path) >= 2 && string(path[0]) == "Event" {
-			switch string(path[1]) {
-			case "System":
-				return d.joinSkipping(path[2:], '_'), false
-			case "EventData", "UserData":
-				// Bare Windows names: the last path element that is not an evtx-rs marker.
-				for k := len(path) - 1; k >= 1; k-- {
-					if s := string(path[k]); s != "#text" && s != "#attributes" {
-						return d.intern(path[k]), false
-					}
+	switch string(path[0]) {
+	case "Event":
+		if len(path) < 2 {
+			break
+		}
+		switch string(path[1]) {
+		case "System":
+			return d.joinSkipping(path[2:], '_'), false
+		case "EventData", "UserData":
+			// Bare Windows names: the last path element that is not an evtx-rs marker.
+			for k := len(path) - 1; k >= 2; k-- {
+				if s := string(path[k]); s != "#text" && s != "#attributes" {
+					return d.intern(path[k]), false
 				}
-			case "RenderingInfo":
-				if string(path[len(path)-1]) == "Message" {
-					return "Message", false
-				}
-				return d.joinSkipping(path[1:], '_'), false
-			case "xmlns", "#attributes":
-				d.format = xmljsonIfPlain(d.format, path)
-				return "", true // the namespace is not event data
 			}
+			return d.intern(path[1]), false
+		case "RenderingInfo":
+			if string(path[len(path)-1]) == "Message" {
+				return "Message", false
+			}
+			return d.joinSkipping(path[1:], '_'), false
+		case "xmlns":
+			d.xmljson = true // PT's converter puts xmlns straight into Event
+			return "", true  // the namespace is not event data
+		case "#attributes":
+			return "", true
 		}
-		return d.joinSkipping(path, '.'), false
-	case source.FormatECS:
-		// Legacy and Winlogbeat event data keep their bare Windows names.
-		if len(path) >= 3 && string(path[0]) == "winlog" && (string(path[1]) == "event_data" || string(path[1]) == "user_data") {
+	case "winlog":
+		// Winlogbeat event data keeps its bare Windows names.
+		if len(path) >= 3 && (string(path[1]) == "event_data" || string(path[1]) == "user_data") {
 			return d.intern(path[len(path)-1]), false
 		}
-		if len(path) >= 2 && (string(path[0]) == "event_data" || string(path[0]) == "user_data") {
+	case "event_data", "user_data":
+		// Winlogbeat 6.x.
+		if len(path) >= 2 {
 			return d.intern(path[len(path)-1]), false
 		}
-	case source.FormatWazuh:
-		if len(path) == 4 && string(path[0]) == "data" {
-			path = path[1:] // an alert or archive: the event is under data.win
-		}
-		if len(path) == 3 && string(path[0]) == "win" && (string(path[1]) == "system" || string(path[1]) == "eventdata") {
+	case "win":
+		if len(path) == 3 && (string(path[1]) == "system" || string(path[1]) == "eventdata") {
 			return d.wazuhName(path[2]), false
 		}
-		path = d.path
+	case "data":
+		// A Wazuh alert or archive: the event is under data.win.
+		if len(path) == 4 && string(path[1]) == "win" && (string(path[2]) == "system" || string(path[2]) == "eventdata") {
+			return d.wazuhName(path[3]), false
+		}
 	}
 	return d.joinSkipping(path, '.'), false
-}
-
-func xmljsonIfPlain(f source.Format, path [][]byte) source.Format {
-	if len(path) == 2 && string(path[1]) == "xmlns" {
-		return source.FormatXMLJSON // PT's converter puts xmlns straight into Event
-	}
-	return f
 }
 
 // joinSkipping joins path elements with sep, leaving out evtx-rs "#attributes"/"#text".
