@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vigil-soc/vigil/detect/proctree"
@@ -154,9 +155,61 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("detect: new engine: load allowlist: %w", err)
 		}
 		e.allow = entries
+		if err := e.restore(ctx); err != nil {
+			return nil, fmt.Errorf("detect: new engine: load open alerts: %w", err)
+		}
 	}
 	e.lastFlush = e.clock.Now()
 	return e, nil
+}
+
+// restore loads the open and acknowledged alerts of earlier runs (the newest, up to the
+// memory cap), so repeats group into them across restarts and allowlist closes reach
+// them in memory. They are not watched: their processes are not in this run's tree.
+func (e *Engine) restore(ctx context.Context) error {
+	byKey := make(map[string]*sigma.Rule)
+	for _, r := range e.rules.Rules() {
+		if !r.IsFilter {
+			byKey[ruleKey(r)] = r
+		}
+	}
+	var recs []triage.AlertRecord
+	for _, st := range []triage.Status{triage.StatusOpen, triage.StatusAcknowledged} {
+		rs, err := e.store.ListAlerts(ctx, triage.AlertFilter{Status: st, Limit: e.maxAlerts})
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rs...)
+	}
+	slices.SortFunc(recs, func(a, b triage.AlertRecord) int { return a.LastSeen.Compare(b.LastSeen) })
+	if len(recs) > e.maxAlerts {
+		recs = recs[len(recs)-e.maxAlerts:]
+	}
+	for _, rec := range recs {
+		r := byKey[rec.RuleID]
+		if r == nil {
+			continue // its rule is not loaded now: nothing can repeat it
+		}
+		a := &alertState{
+			Alert: e.fromRecord(rec),
+			key: groupKey{
+				rule: rec.RuleID, host: rec.Host, image: rec.Image,
+				commandLine: rec.CommandLine, parentImage: rec.ParentImage,
+			},
+			stored: rec.Count,
+			origin: rec.Origin,
+		}
+		a.Rule = r
+		e.seq++
+		a.seq = e.seq
+		e.alerts[a.ID] = a
+		e.groups[a.key] = a // oldest first, so the newest of a group wins
+		e.order = append(e.order, a)
+		if isOpen(a) {
+			e.open++
+		}
+	}
+	return nil
 }
 
 // Stats returns the counters as they stand.

@@ -563,3 +563,33 @@ func TestRunResnapshotsWatchedTrees(t *testing.T) {
 		t.Errorf("whoami.exe never reached the alert's tree in %d batches", batches)
 	}
 }
+
+// TestRestartGroupsIntoStoredAlerts: a new engine on the same store groups a repeat into
+// the open alert of the earlier run instead of raising a duplicate.
+func TestRestartGroupsIntoStoredAlerts(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	e1 := newTestEngine(t, store, &fakeClock{t0})
+	first := process(t, e1, sysmon1(t0, "dc01", 10, 2212, cmdExe, "cmd /c whoami", dnsExe))
+	closed := process(t, e1, sysmon1(t0, "dc01", 11, 2212, cmdExe, "cmd /c closed", dnsExe))
+	if res := e1.Do(ctx, SetStatus{AlertID: closed[0].ID, To: triage.StatusClosed, Reason: triage.ReasonFalsePositive}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+
+	e2 := newTestEngine(t, store, &fakeClock{t0.Add(time.Hour)})
+	if s := e2.Stats(); s.OpenAlerts != 1 {
+		t.Errorf("open alerts after restart = %d, want 1", s.OpenAlerts)
+	}
+	got := process(t, e2, sysmon1(t0.Add(10*time.Minute), "dc01", 12, 2212, cmdExe, "cmd /c whoami", dnsExe))
+	if len(got) != 1 || got[0].ID != first[0].ID || got[0].Count != 2 || got[0].Rule == nil || got[0].Event.Raw == nil {
+		t.Fatalf("repeat after restart: %+v, want alert %s with count 2", got, first[0].ID)
+	}
+	rec, err := store.Alert(ctx, first[0].ID)
+	if err != nil || rec.Count != 2 {
+		t.Errorf("stored count = %d (%v), want 2", rec.Count, err)
+	}
+	again := process(t, e2, sysmon1(t0.Add(10*time.Minute), "dc01", 13, 2212, cmdExe, "cmd /c closed", dnsExe))
+	if len(again) != 1 || again[0].ID == closed[0].ID {
+		t.Errorf("a repeat of a closed alert must raise a new one: %+v", again)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/vigil-soc/vigil/detect/proctree"
+	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/source"
+	"github.com/vigil-soc/vigil/source/decode"
 )
 
 // finalWriteTimeout bounds the last store write when Run is cancelled.
@@ -336,17 +338,30 @@ func (e *Engine) fromRecord(r triage.AlertRecord) Alert {
 		ParentFromTree: r.ParentFromTree,
 	}
 	for _, rule := range e.rules.Rules() {
-		if rule.ID == r.RuleID {
+		if ruleKey(rule) == r.RuleID {
 			a.Rule = rule
 			break
 		}
 	}
-	a.Event = source.Event{
-		Host:    r.Host,
-		EventID: r.EventID,
-		Process: source.Process{PID: r.PID, Image: r.Image, CommandLine: r.CommandLine, User: r.User},
-		Parent:  source.Parent{PID: r.ParentPID, Image: r.ParentImage, CommandLine: r.ParentCommandLine},
-		Raw:     r.Raw,
+	if a.Rule == nil { // its rule is not loaded in this run
+		a.Rule = &sigma.Rule{ID: r.RuleID, Title: r.RuleName, Level: r.Level}
 	}
+	// The original record decodes into the full event (fields for the detail pane);
+	// where it does not, the record's columns are what there is.
+	origin := source.Origin{Feed: "store", Where: r.Origin}
+	if len(r.Raw) == 0 || decode.Decode(r.Raw, origin, &a.Event) != nil {
+		a.Event = source.Event{
+			Host:    r.Host,
+			EventID: r.EventID,
+			Process: source.Process{PID: r.PID, Image: r.Image, CommandLine: r.CommandLine, User: r.User},
+			Parent:  source.Parent{PID: r.ParentPID, Image: r.ParentImage, CommandLine: r.ParentCommandLine},
+			Origin:  origin,
+			Raw:     r.Raw,
+		}
+	}
+	if a.Event.Parent.Image == "" { // filled from the tree when the alert was raised
+		a.Event.Parent.Image = r.ParentImage
+	}
+	a.Event.ParentFromTree = r.ParentFromTree
 	return a
 }
