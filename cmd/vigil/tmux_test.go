@@ -14,13 +14,14 @@ import (
 
 // tmuxSession drives one tmux session running the real binary.
 type tmuxSession struct {
-	t    *testing.T
-	name string
+	t      *testing.T
+	name   string
+	socket string // a private tmux server, so the test never touches the user's
 }
 
 func (s tmuxSession) run(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", args...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
 	}
@@ -63,12 +64,12 @@ func checkScreen(t *testing.T, screen string, w, h int) {
 	}
 }
 
-func startVigil(t *testing.T, bin, state, name string) tmuxSession {
+func startVigil(t *testing.T, bin, state, socket, name string) tmuxSession {
 	t.Helper()
-	s := tmuxSession{t: t, name: name}
+	s := tmuxSession{t: t, name: name, socket: socket}
 	cmd := fmt.Sprintf("%s --demo --state %s; echo VIGIL-EXIT=$?; sleep 30", bin, state)
 	s.run("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color", cmd)
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", socket, "kill-session", "-t", name).Run() })
 	return s
 }
 
@@ -88,8 +89,10 @@ func TestTmuxDemo(t *testing.T) {
 	}
 	state := filepath.Join(dir, "state")
 	name := fmt.Sprintf("vigil-test-%d", os.Getpid())
+	socket := name
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", socket, "kill-server").Run() })
 
-	s := startVigil(t, bin, state, name)
+	s := startVigil(t, bin, state, socket, name)
 	s.waitFor("dns.exe→WerFault.exe", 20*time.Second)
 	screen := s.waitFor("dns.exe→cmd.exe", 20*time.Second)
 	checkScreen(t, screen, 120, 40)
@@ -102,9 +105,9 @@ func TestTmuxDemo(t *testing.T) {
 	s.waitFor("saved: closed:FP", 10*time.Second)
 	s.keys("q")
 	s.waitFor("VIGIL-EXIT=0", 10*time.Second)
-	_ = exec.Command("tmux", "kill-session", "-t", name).Run()
+	s.run("kill-session", "-t", name)
 
-	s = startVigil(t, bin, state, name+"-2")
+	s = startVigil(t, bin, state, socket, name+"-2")
 	s.waitFor("ALERTS", 10*time.Second)
 	s.keys("C") // show closed: the earlier verdict was loaded from the store
 	s.waitFor("closed:FP", 10*time.Second)
