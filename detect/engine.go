@@ -56,6 +56,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 // groupKey is what makes two matches "identical repeats".
 type groupKey struct {
 	rule, host, image, commandLine, parentImage string
+	allowID                                     string // the allowlist entry that suppresses it, if any
 }
 
 // alertState is the engine's copy of an alert plus its bookkeeping.
@@ -195,6 +196,7 @@ func (e *Engine) restore(ctx context.Context) error {
 			key: groupKey{
 				rule: rec.RuleID, host: rec.Host, image: rec.Image,
 				commandLine: rec.CommandLine, parentImage: rec.ParentImage,
+				allowID: rec.AllowlistID,
 			},
 			stored: rec.Count,
 			origin: rec.Origin,
@@ -277,6 +279,11 @@ func (e *Engine) process(ev *source.Event, dst []Alert) []Alert {
 
 // match groups one (event, rule) match into an alert, creating it if needed.
 func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at time.Time) *alertState {
+	// The allowlist verdict is part of what makes a repeat identical: a sighting an entry
+	// now covers never bumps a visible alert, and one no (longer a live) entry covers
+	// never hides in a suppressed one.
+	now := e.clock.Now()
+	ent := e.allowed(r, ev, now)
 	gk := groupKey{
 		rule:        ruleKey(r),
 		host:        ev.Host,
@@ -284,15 +291,19 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 		commandLine: ev.Process.CommandLine,
 		parentImage: ev.Parent.Image,
 	}
-	now := e.clock.Now()
-	if a, ok := e.groups[gk]; ok && a.Status != triage.StatusClosed && withinWindow(a.LastSeen, at, e.window) &&
-		(!a.Suppressed || e.stillAllowed(a, r, ev, now)) {
+	if ent != nil {
+		gk.allowID = ent.ID
+		ent.Hits++
+		ent.LastHit = now
+		e.hits[ent.ID]++
+	}
+	if a, ok := e.groups[gk]; ok && a.Status != triage.StatusClosed && withinWindow(a.LastSeen, at, e.window) {
 		return e.repeat(a, at)
 	}
 	id := alertID(gk, at)
 	if prev, ok := e.alerts[id]; ok {
-		// The same id means the same rule, process and first sighting: hunting the same
-		// record twice. Keep one alert.
+		// The same id means the same rule, process, verdict and first sighting: hunting
+		// the same record twice. Keep one alert.
 		return e.repeat(prev, at)
 	}
 	e.seq++
@@ -307,22 +318,13 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 			LastSeen:       at,
 			Count:          1,
 			Status:         triage.StatusOpen,
+			Suppressed:     ent != nil,
+			AllowlistID:    gk.allowID,
 			ParentFromTree: ev.ParentFromTree,
 		},
 		key:    gk,
 		seq:    e.seq,
 		origin: ev.Origin.Feed + " " + ev.Origin.String(),
-	}
-	for i := range e.allow {
-		ent := &e.allow[i]
-		if ent.Matches(r.ID, ev, now) {
-			a.Suppressed = true
-			a.AllowlistID = ent.ID
-			ent.Hits++
-			ent.LastHit = now
-			e.hits[ent.ID]++
-			break
-		}
 	}
 	e.stats.Alerts++
 	if a.Suppressed {
@@ -339,6 +341,16 @@ func (e *Engine) match(r *sigma.Rule, ev *source.Event, key proctree.Key, at tim
 	return a
 }
 
+// allowed returns the first live allowlist entry that covers this match, or nil.
+func (e *Engine) allowed(r *sigma.Rule, ev *source.Event, now time.Time) *triage.AllowEntry {
+	for i := range e.allow {
+		if e.allow[i].Matches(r.ID, ev, now) {
+			return &e.allow[i]
+		}
+	}
+	return nil
+}
+
 // repeat bumps an alert for another sighting of the same thing.
 func (e *Engine) repeat(a *alertState, at time.Time) *alertState {
 	a.Count++
@@ -348,18 +360,6 @@ func (e *Engine) repeat(a *alertState, at time.Time) *alertState {
 	e.stats.Grouped++
 	e.touch(a)
 	return a
-}
-
-// stillAllowed reports whether the entry that suppressed a still suppresses this
-// sighting: once it expired or was removed, a repeat raises a new, visible alert instead
-// of hiding in the suppressed one.
-func (e *Engine) stillAllowed(a *alertState, r *sigma.Rule, ev *source.Event, now time.Time) bool {
-	for i := range e.allow {
-		if e.allow[i].ID == a.AllowlistID {
-			return e.allow[i].Matches(r.ID, ev, now)
-		}
-	}
-	return false
 }
 
 // watch follows a's process tree so later descendants refresh its snapshot.
@@ -449,7 +449,7 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 // hash of what groups the alert plus its first sighting, 80 bits in 16 base32 letters.
 func alertID(k groupKey, first time.Time) string {
 	h := sha256.New()
-	for _, s := range [...]string{k.rule, k.host, k.image, k.commandLine, k.parentImage} {
+	for _, s := range [...]string{k.rule, k.host, k.image, k.commandLine, k.parentImage, k.allowID} {
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
 		h.Write(n[:])

@@ -593,3 +593,29 @@ func TestRestartGroupsIntoStoredAlerts(t *testing.T) {
 		t.Errorf("a repeat of a closed alert must raise a new one: %+v", again)
 	}
 }
+
+// TestAllowlistSplitsGroups: after an entry is added (without closing), a repeat of an
+// open alert is suppressed on its own rather than bumping the visible alert.
+func TestAllowlistSplitsGroups(t *testing.T) {
+	e := newTestEngine(t, nil, &fakeClock{t0})
+	open := process(t, e, sysmon1(t0, "dc01", 10, 2212, cmdExe, "cmd /c a", dnsExe))
+	img, _ := triage.ParsePattern(`*\cmd.exe`)
+	res := e.Do(context.Background(), AddAllow{Entry: triage.AllowEntry{Image: &img, Reason: "ok"}})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	rep := process(t, e, sysmon1(t0.Add(time.Minute), "dc01", 11, 2212, cmdExe, "cmd /c a", dnsExe))
+	if len(rep) != 1 || rep[0].ID == open[0].ID || !rep[0].Suppressed || rep[0].AllowlistID != res.Entry.ID {
+		t.Fatalf("repeat after allowlisting: %+v", rep)
+	}
+	rep2 := process(t, e, sysmon1(t0.Add(2*time.Minute), "dc01", 12, 2212, cmdExe, "cmd /c a", dnsExe))
+	if rep2[0].ID != rep[0].ID || rep2[0].Count != 2 {
+		t.Errorf("suppressed repeats not grouped: %+v", rep2)
+	}
+	if s := e.Stats(); s.OpenAlerts != 1 || s.Suppressed != 1 || s.Alerts != 2 || s.Grouped != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+	if l := e.Do(context.Background(), ListAllow{}); len(l.Entries) != 1 || l.Entries[0].Hits != 2 {
+		t.Errorf("entry hits = %+v, want 2", l.Entries)
+	}
+}
