@@ -153,6 +153,11 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Every goroutine started here returns on ctx.Done(); runTUI returns only after they
+	// have (deferred last-in first-out: before the temp dir and the store go away).
+	var wg sync.WaitGroup
+	var demoErr, engineErr error
+	defer func() { cancel(); wg.Wait() }()
 
 	var feeds []source.Feed
 	stateDir := o.state
@@ -178,7 +183,15 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 			return fmt.Errorf("demo feed: %w", err)
 		}
 		feeds = append(feeds, f)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					demoErr = fmt.Errorf("demo writer panic: %v", r)
+					cancel()
+				}
+			}()
 			if err := writeDemo(ctx, path, steps, time.Now, sleepCtx); err != nil && ctx.Err() == nil {
 				logger.Error("demo writer stopped", "err", err)
 			}
@@ -220,8 +233,6 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 	batches := make(chan detect.Batch, 1)
 	// cmds: UI Cmds block on it until the engine takes the command or ctx ends.
 	cmds := make(chan detect.Command)
-	var wg sync.WaitGroup
-	var engineErr error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -273,6 +284,8 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 	switch {
 	case engineErr != nil:
 		return engineErr
+	case demoErr != nil:
+		return demoErr
 	case runErr != nil && !errors.Is(runErr, tea.ErrProgramKilled):
 		return fmt.Errorf("terminal: %w", runErr)
 	}
