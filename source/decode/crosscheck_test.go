@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -152,3 +153,17 @@ var sigmaRenderDiffers = map[string]string{
 }
 
 func itoa(n uint64) string { return source.Origin{Where: "x", Line: int64(n)}.String()[2:] }
+
+// TestCrossCheckXMLJSONvsWMI compares PT's record 452753 as XML-to-JSON and as a WMI
+// Win32_NTLogEvent object (positional InsertionStrings).
+func TestCrossCheckXMLJSONvsWMI(t *testing.T) {
+	x := decodeAt(t, "ptsecurity/eventlog-4688-raw_1.json", 0)
+	w := decodeAt(t, "ptsecurity/wmi-4688-raw_1.json", 0)
+	if x.RecordID != 452753 {
+		t.Fatalf("XML-to-JSON record %d, want 452753", x.RecordID)
+	}
+	sameEvent(t, "record 452753", &x, &w)
+	if !x.Time.Truncate(time.Second).Equal(w.Time) {
+		t.Errorf("time %v vs WMI %v (WMI has whole seconds)", x.Time, w.Time)
+	}
+}
