@@ -26,6 +26,7 @@ type demoStep struct {
 	Host    string         `json:"host"`
 	ID      string         `json:"id"`     // step name, for parent links
 	Parent  string         `json:"parent"` // parent step; "" = started before the feed
+	Ends    string         `json:"ends"`   // a process-end record (Sysmon 5) for this earlier step
 	Source  string         `json:"source"` // the OTRF file the record came from
 	Record  map[string]any `json:"record"`
 }
@@ -57,6 +58,8 @@ func loadDemo(data []byte) ([]demoStep, error) {
 			return nil, fmt.Errorf("demo scenario line %d: duplicate id %q", line, s.ID)
 		case s.Parent != "" && !ids[s.Parent]:
 			return nil, fmt.Errorf("demo scenario line %d: parent %q is not an earlier step", line, s.Parent)
+		case s.Ends != "" && !ids[s.Ends]:
+			return nil, fmt.Errorf("demo scenario line %d: ends %q is not an earlier step", line, s.Ends)
 		case s.AfterMS < 0 || time.Duration(s.AfterMS)*time.Millisecond > maxDemoPause:
 			return nil, fmt.Errorf("demo scenario line %d: after_ms %d out of range", line, s.AfterMS)
 		}
@@ -93,6 +96,9 @@ func (r *demoRun) render(s demoStep, now time.Time) ([]byte, error) {
 	for k, v := range s.Record {
 		rec[k] = v
 	}
+	if s.Ends != "" {
+		return r.renderEnd(s, rec, now)
+	}
 	guid := newGUID()
 	r.guid[s.ID] = guid
 	r.pid[s.ID], _ = rec["ProcessId"].(string)
@@ -124,6 +130,26 @@ func (r *demoRun) render(s demoStep, now time.Time) ([]byte, error) {
 		"ParentProcessGuid: " + str("ParentProcessGuid"),
 		"ParentProcessId: " + str("ParentProcessId"),
 		"ParentImage: " + str("ParentImage"),
+	}, "\r\n")
+	return json.Marshal(rec)
+}
+
+// renderEnd fills a process-end record for the process an earlier step started.
+func (r *demoRun) renderEnd(s demoStep, rec map[string]any, now time.Time) ([]byte, error) {
+	utc := now.UTC()
+	rec["ProcessGuid"] = r.guid[s.Ends]
+	rec["ProcessId"] = r.pid[s.Ends]
+	rec["Image"] = r.img[s.Ends]
+	rec["Hostname"] = s.Host
+	rec["UtcTime"] = utc.Format("2006-01-02 15:04:05.000")
+	rec["@timestamp"] = utc.Format("2006-01-02T15:04:05.000Z")
+	rec["TimeCreated"] = utc.Format("2006-01-02T15:04:05.000Z")
+	rec["Message"] = strings.Join([]string{
+		"Process terminated:",
+		"UtcTime: " + rec["UtcTime"].(string),
+		"ProcessGuid: " + r.guid[s.Ends],
+		"ProcessId: " + r.pid[s.Ends],
+		"Image: " + r.img[s.Ends],
 	}, "\r\n")
 	return json.Marshal(rec)
 }

@@ -69,10 +69,19 @@ func TestDemoScenario(t *testing.T) {
 		if err := decode.Decode(append([]byte(nil), sc.Bytes()...), source.Origin{Feed: "demo", Line: int64(i + 1)}, &ev); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
-		if ev.Kind != source.KindProcessStart || ev.Host != steps[i].Host {
+		wantKind := source.KindProcessStart
+		if steps[i].Ends != "" {
+			wantKind = source.KindProcessEnd
+			if !strings.EqualFold(ev.Process.GUID, guids[steps[i].Ends]) {
+				t.Errorf("line %d: ends GUID %q, want %q", i+1, ev.Process.GUID, guids[steps[i].Ends])
+			}
+		}
+		if ev.Kind != wantKind || ev.Host != steps[i].Host {
 			t.Errorf("line %d: kind %v host %q", i+1, ev.Kind, ev.Host)
 		}
-		guids[steps[i].ID] = ev.Process.GUID
+		if steps[i].Ends == "" {
+			guids[steps[i].ID] = ev.Process.GUID
+		}
 		if p := steps[i].Parent; p != "" && !strings.EqualFold(ev.Parent.GUID, guids[p]) {
 			t.Errorf("line %d: parent GUID %q, want %q (%s)", i+1, ev.Parent.GUID, guids[p], p)
 		}
@@ -103,6 +112,7 @@ func TestLoadDemoErrors(t *testing.T) {
 		"late parent":  `{"id":"a","host":"h","parent":"b","record":{}}`,
 		"long pause":   `{"id":"a","host":"h","after_ms":99999999,"record":{}}`,
 		"negative gap": `{"id":"a","host":"h","after_ms":-1,"record":{}}`,
+		"late ends":    `{"id":"a","host":"h","ends":"b","record":{}}`,
 	} {
 		if _, err := loadDemo([]byte(in)); err == nil || !strings.Contains(err.Error(), "demo scenario") {
 			t.Errorf("%s: err %v", name, err)
