@@ -171,7 +171,7 @@ func TestDecodeFormats(t *testing.T) {
 			file: "otrf/aptsimulator_cobaltstrike_2021-06-11T21081492.process-create.ndjson", idx: 0,
 			want: want{
 				format: source.FormatFlatJSON, kind: source.KindProcessStart,
-				time: "2021-06-11T09:07:15.635Z", host: "WORKSTATION5",
+				time: "2021-06-12T01:07:15.633Z", host: "WORKSTATION5", // UtcTime: @timestamp is local time labelled Z
 				provider: "Microsoft-Windows-Sysmon", channel: "Microsoft-Windows-Sysmon/Operational",
 				eventID: 1, guid: "{e2c04bb9-08c3-60c4-1c17-400100000000}", pid: 2164,
 				image: `C:\Windows\System32\PING.EXE`, cmd: "ping  -n 3 127.0.0.1",
@@ -200,7 +200,7 @@ func TestDecodeFormats(t *testing.T) {
 			file: "nxlog/openedr-test_ProcessCreate.sysmon1.json", idx: 0,
 			want: want{
 				format: source.FormatNXLog, kind: source.KindProcessStart,
-				time: "2021-04-05T12:10:09Z", host: "DESKTOP-KTN8LG3",
+				time: "2021-04-05T04:10:09.353Z", host: "DESKTOP-KTN8LG3", // UtcTime: EventTime is local
 				provider: "Microsoft-Windows-Sysmon", channel: "Microsoft-Windows-Sysmon/Operational",
 				eventID: 1, recordID: 113744, guid: "{6f9463f8-8da1-606a-852e-000000001800}", pid: 13636,
 				image: `C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe`, cmd: `"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe" --type=renderer`,

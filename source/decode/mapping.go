@@ -197,7 +197,14 @@ func mapEvent(d *decoder, ev *source.Event, hdrHost string) {
 		ev.Version = uint8(v)
 	}
 	ev.Message = s.message
-	ev.Time = firstTime(s.sysTime, s.ecsTime, s.otherTime, s.utcTime)
+	// SystemTime is UTC by definition; ECS @timestamp is the normalized time. Elsewhere
+	// (flat JSON, NXLog, WMI, Snare) the collector's time is often local time, sometimes
+	// labelled "Z", while Sysmon's UtcTime is what it says.
+	if d.format == source.FormatECS {
+		ev.Time = firstTime(s.sysTime, s.ecsTime, s.utcTime, s.otherTime)
+	} else {
+		ev.Time = firstTime(s.sysTime, s.utcTime, s.ecsTime, s.otherTime)
+	}
 	if ev.Time.IsZero() {
 		ev.Time = d.altTime
 	}
