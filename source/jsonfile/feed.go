@@ -50,6 +50,7 @@ const (
 	defaultCheckpoint  = time.Second     // how often changed positions are saved
 	defaultRetireAfter = 2 * time.Second // a rotated file idle this long is closed
 	headSize           = 512             // bytes of a file's head kept to recognize it
+	lastSize           = 256             // bytes before the read position kept to recognize it
 	readChunk          = 64 << 10
 	maxLineCount       = 64 << 20 // resume: count lines up to this offset, beyond it lines are unknown
 	finalSaveTimeout   = 5 * time.Second

@@ -37,8 +37,14 @@ var recordNumber = regexp.MustCompile(`"RecordNumber":[0-9]+`)
 // event can be told apart and counted.
 func seqLine(ls [][]byte, seq int) []byte {
 	l := ls[seq%len(ls)]
-	return recordNumber.ReplaceAll(l, []byte(`"RecordNumber":`+strconv.Itoa(seq)))
+	l = recordNumber.ReplaceAll(l, []byte(`"RecordNumber":`+strconv.Itoa(seq)))
+	// Each event gets its own receive time too, as real ones have: otherwise records
+	// cycled from the same template would start byte-identical files.
+	at := time.Date(2020, 9, 22, 4, 38, 3, 0, time.UTC).Add(time.Duration(seq) * time.Second)
+	return receivedTime.ReplaceAll(l, []byte(`"EventReceivedTime":"`+at.Format(time.DateTime)+`"`))
 }
+
+var receivedTime = regexp.MustCompile(`"EventReceivedTime":"[^"]*"`)
 
 func seqOf(t testing.TB, ev source.Event) int {
 	t.Helper()

@@ -11,3 +11,6 @@ import (
 func fileIDOf(*os.File) (fileID, error) {
 	return fileID{}, errors.New("file identity is not available on this system")
 }
+
+// fileIDOfInfo is unavailable here: rotated files are recognized by name and head only.
+func fileIDOfInfo(string, os.FileInfo) (fileID, bool) { return fileID{}, false }

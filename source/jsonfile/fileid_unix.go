@@ -20,3 +20,12 @@ func fileIDOf(f *os.File) (fileID, error) {
 	}
 	return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, nil //nolint:unconvert // Dev/Ino types vary per OS
 }
+
+// fileIDOfInfo returns the identity of the file fi describes, without opening it.
+func fileIDOfInfo(_ string, fi os.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, true //nolint:unconvert // Dev/Ino types vary per OS
+}

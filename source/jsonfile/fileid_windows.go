@@ -20,3 +20,14 @@ func fileIDOf(f *os.File) (fileID, error) {
 		Ino: uint64(info.FileIndexHigh)<<32 | uint64(info.FileIndexLow),
 	}, nil
 }
+
+// fileIDOfInfo returns the identity of the file at path (Windows needs a handle).
+func fileIDOfInfo(path string, _ os.FileInfo) (fileID, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fileID{}, false
+	}
+	defer f.Close()
+	id, err := fileIDOf(f)
+	return id, err == nil
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -27,12 +28,19 @@ type runner struct {
 	retired []*tailer          // rotated-away files still being drained
 	dirty   map[string]struct{}
 	buf     []byte
+	// known holds the identities of files already read (bounded, oldest forgotten), so
+	// a rotated file is never read twice; verified is when each path last held the
+	// file being read, so files rotated away since then can be found.
+	known    map[fileID]struct{}
+	knownQ   []fileID
+	verified map[string]time.Time
 }
 
 func newRunner(f *Feed, out chan<- source.Event) *runner {
 	return &runner{
 		f: f, out: out,
 		tails: map[string]*tailer{}, dirty: map[string]struct{}{},
+		known: map[fileID]struct{}{}, verified: map[string]time.Time{},
 		buf: make([]byte, readChunk),
 	}
 }
@@ -367,13 +375,21 @@ func (r *runner) rescan(ctx context.Context) error {
 }
 
 // check brings the tailer for path up to date: a vanished or replaced file is retired
-// (drained first), a new file is opened at 0, and new bytes are read.
+// (drained first), files rotated away before vigil saw them are read, a new file is
+// opened at 0, and new bytes are read.
 func (r *runner) check(ctx context.Context, path string) error {
+	now := time.Now()
 	t := r.tails[path]
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
 		if t != nil {
-			return r.retire(ctx, t)
+			if err := r.retire(ctx, t); err != nil {
+				return err
+			}
+			if err := r.gapScan(ctx, path, nil); err != nil {
+				return err
+			}
+			r.verified[path] = now
 		}
 		return nil
 	}
@@ -384,15 +400,174 @@ func (r *runner) check(ctx context.Context, path string) error {
 		t = nil
 	}
 	if t == nil {
-		nt, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
-		if err != nil {
-			r.f.setProblem(err.Error())
-			return nil
+		if t, err = r.adopt(ctx, path, fi); err != nil || t == nil {
+			return err
 		}
-		r.addTail(nt)
-		t = nt
 	}
-	return r.drain(ctx, t)
+	if err := r.drain(ctx, t); err != nil {
+		return err
+	}
+	if r.tails[path] == t {
+		r.verified[path] = now
+	}
+	return nil
+}
+
+// adopt starts following the file now at path. A file vigil already knows (renamed
+// into a glob's reach) continues where it was; an unknown one is read from 0, after any
+// files rotated away from path since it was last seen. The file is opened before that
+// scan, so a rotation during the scan cannot make vigil read it twice or skip one.
+func (r *runner) adopt(ctx context.Context, path string, fi os.FileInfo) (*tailer, error) {
+	if id, ok := fileIDOfInfo(path, fi); ok {
+		for i, rt := range r.retired {
+			if rt.idOK && rt.id == id {
+				r.retired = append(r.retired[:i], r.retired[i+1:]...)
+				rt.path = path
+				r.addTail(rt)
+				return rt, nil
+			}
+		}
+	}
+	t, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) { // else gone since the stat: the next event says more
+			r.f.setProblem(err.Error())
+		}
+		return nil, nil
+	}
+	if t.idOK && r.isKnown(t.id) {
+		t.seek(t.fi.Size()) // read to its end before, under its old name
+	} else {
+		r.remember(t)
+		if err := r.gapScan(ctx, path, t.head); err != nil {
+			t.file.Close()
+			return nil, err
+		}
+	}
+	r.addTail(t)
+	return t, nil
+}
+
+// maxKnown bounds the identities remembered for rotated files.
+const maxKnown = 4096
+
+func (r *runner) remember(t *tailer) {
+	if t.idOK {
+		r.rememberID(t.id)
+	}
+}
+
+func (r *runner) rememberID(id fileID) {
+	if _, ok := r.known[id]; ok {
+		return
+	}
+	if len(r.knownQ) == maxKnown {
+		delete(r.known, r.knownQ[0])
+		r.knownQ = r.knownQ[1:]
+	}
+	r.known[id] = struct{}{}
+	r.knownQ = append(r.knownQ, id)
+}
+
+func (r *runner) isKnown(id fileID) bool { _, ok := r.known[id]; return ok }
+
+// gapScan reads, oldest first, the files rotated away from path since vigil last saw
+// the file there, which vigil never opened: a file created and rotated (renamed, or
+// copied and truncated) between two looks. Candidates are named path's name plus a
+// suffix (".1", "-20261204"), changed since that look, not known and not compressed.
+// A copytruncate copy of the file being read is known by then: the truncation is
+// noticed, and the copy read, before any scan.
+//
+// live is the head of the file vigil reads at path now: a copy starting with it is a
+// copytruncate whose cut has not happened yet, read from the copy once the cut is seen.
+func (r *runner) gapScan(ctx context.Context, path string, live []byte) error {
+	since, ok := r.verified[path]
+	if !ok {
+		return nil
+	}
+	// Coarse file-system clocks (1 s on some) would hide a file changed just after the
+	// look; a second of slack only brings back known files, which are skipped.
+	since = since.Add(-mtimeSlack)
+	dir, base := filepath.Split(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	type cand struct {
+		path string
+		fi   os.FileInfo
+	}
+	var cs []cand
+	for _, e := range ents {
+		name := e.Name()
+		if len(name) <= len(base) || !strings.HasPrefix(name, base) || !strings.ContainsRune(".-_", rune(name[len(base)])) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(since) || fi.Size() == 0 {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if _, tailed := r.tails[p]; tailed {
+			continue
+		}
+		if id, ok := fileIDOfInfo(p, fi); ok && r.isKnown(id) {
+			continue
+		}
+		cs = append(cs, cand{p, fi})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].fi.ModTime().Before(cs[j].fi.ModTime()) })
+	for _, c := range cs {
+		t, err := openTailer(c.path, r.f.name, r.f.cfg.MaxRecord)
+		if err != nil {
+			continue
+		}
+		if samePrefix(t.head, live) {
+			// A copytruncate copy whose truncation has not happened yet: its bytes are
+			// still in the file at path, and the copy is read once the cut is seen.
+			t.file.Close()
+			continue
+		}
+		r.remember(t)
+		if compressed(t.head) {
+			t.file.Close()
+			continue
+		}
+		t.retiredAt = time.Now()
+		r.retired = append(r.retired, t)
+		if err := r.drain(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readHead returns the first bytes of the file at path (nil if there is none).
+func readHead(path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, headSize)
+	n, _ := f.ReadAt(buf, 0)
+	return buf[:n]
+}
+
+// samePrefix reports whether a and b are both non-empty and agree over the shorter.
+func samePrefix(a, b []byte) bool {
+	n := min(len(a), len(b))
+	return n > 0 && string(a[:n]) == string(b[:n])
+}
+
+// compressed reports whether head starts like a gzip, bzip2, xz or zstd file.
+func compressed(head []byte) bool {
+	for _, m := range []string{"\x1f\x8b", "BZh", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd"} {
+		if strings.HasPrefix(string(head), m) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) addTail(t *tailer) {
@@ -502,7 +677,7 @@ func (r *runner) readFailed(t *tailer, err error) error {
 
 // feed pushes bytes read at t.pos through t's framer and hands the records over.
 func (r *runner) feed(ctx context.Context, t *tailer, data []byte) error {
-	t.pos += int64(len(data))
+	t.advance(data)
 	t.lastData = time.Now()
 	r.f.counters.Bytes.Add(uint64(len(data)))
 	t.fr.Write(data)
@@ -520,25 +695,34 @@ func (r *runner) feed(ctx context.Context, t *tailer, data []byte) error {
 }
 
 // truncation handles a file cut under t (copytruncate): the bytes t had not read yet
-// are read from the rotated copy when one is found, then t restarts at offset 0.
+// are read from the rotated copy when one is found (all of them when t had read none),
+// then t restarts at offset 0.
 func (r *runner) truncation(ctx context.Context, t *tailer) error {
 	r.f.mu.Lock()
 	r.f.truncs++
 	r.f.mu.Unlock()
-	if t.pos > 0 {
-		cp, size := findCopy(t)
-		if cp == nil {
-			r.f.mu.Lock()
-			r.f.unproven++
-			r.f.mu.Unlock()
-		} else {
-			err := r.readCopy(ctx, t, cp, size)
-			cp.Close()
-			if err != nil {
-				return err
-			}
+	cp, size := findCopy(t)
+	switch {
+	case cp != nil:
+		if id, err := fileIDOf(cp); err == nil {
+			r.rememberID(id)
 		}
-		if err := r.close(ctx, t.src(), t.fr); err != nil {
+		err := r.readCopy(ctx, t, cp, size)
+		cp.Close()
+		if err != nil {
+			return err
+		}
+	case t.pos > 0:
+		r.f.mu.Lock()
+		r.f.unproven++
+		r.f.mu.Unlock()
+	}
+	if err := r.close(ctx, t.src(), t.fr); err != nil {
+		return err
+	}
+	// Copies of the file made and truncated again before vigil looked.
+	if r.tails[t.path] == t {
+		if err := r.gapScan(ctx, t.path, readHead(t.path)); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -29,14 +30,27 @@ type tailer struct {
 	saved     int64  // done as last checkpointed; -1 before the first save
 	head      []byte // the file's first bytes (up to headSize) as last seen
 	headBuf   []byte
+	// last holds the bytes just before pos (up to lastSize): with head it tells the same
+	// file from one rewritten with the same first bytes, and finds the right copy.
+	last    []byte
+	lastBuf []byte
+	// sum is the CRC-32C of the file's bytes [0, pos) when sumOK: it picks the exact
+	// copy of the file out of look-alikes after a copytruncate.
+	sum   uint32
+	sumOK bool
+	// okAt is when the file was last found not truncated: a copy of it made by a
+	// copytruncate is newer.
+	okAt      time.Time
 	lastData  time.Time
 	retiredAt time.Time
+	id        fileID
+	idOK      bool
 }
 
 func openTailer(path, feedName string, maxRecord int) (*tailer, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) // the error names the file
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -45,11 +59,15 @@ func openTailer(path, feedName string, maxRecord int) (*tailer, error) {
 	}
 	t := &tailer{
 		path: path, feedName: feedName, file: f, fi: fi, fr: decode.NewFramer(maxRecord),
-		lineKnown: true, saved: -1, headBuf: make([]byte, headSize),
+		lineKnown: true, saved: -1, headBuf: make([]byte, headSize), lastBuf: make([]byte, lastSize),
+		sumOK: true, // at offset 0 the sum of nothing is known
 	}
 	if _, err := t.truncated(); err != nil { // learn the head
 		f.Close()
 		return nil, err
+	}
+	if id, err := fileIDOf(f); err == nil {
+		t.id, t.idOK = id, true
 	}
 	return t, nil
 }
@@ -63,19 +81,25 @@ func (t *tailer) seek(off int64) {
 	t.fr.Reset()
 	t.pos, t.base, t.done = off, off, off
 	t.baseLine, t.lineKnown = 0, true
+	t.last = t.last[:0]
+	t.sum, t.sumOK = 0, true
 	if off == 0 {
 		return
 	}
+	n := min(off, lastSize)
+	k, _ := t.file.ReadAt(t.lastBuf[:n], off-n)
+	t.last = append(t.last, t.lastBuf[:k]...)
 	if off > maxLineCount {
-		t.lineKnown = false // counting would read too much; offsets still say where
+		// Counting would read too much; offsets still say where.
+		t.lineKnown, t.sumOK = false, false
 		return
 	}
-	n, err := countLines(t.file, off)
+	lines, sum, err := scanPrefix(t.file, off)
 	if err != nil {
-		t.lineKnown = false
+		t.lineKnown, t.sumOK = false, false
 		return
 	}
-	t.baseLine = n
+	t.baseLine, t.sum = lines, sum
 }
 
 // restart is what a truncation leaves: the file starts over.
@@ -83,12 +107,44 @@ func (t *tailer) restart() {
 	t.fr.Reset()
 	t.pos, t.base, t.done, t.baseLine, t.lineKnown = 0, 0, 0, 0, true
 	t.head = t.head[:0]
+	t.last = t.last[:0]
+	t.sum, t.sumOK = 0, true
+}
+
+// advance notes data read at pos and moves pos past it.
+func (t *tailer) advance(data []byte) {
+	t.pos += int64(len(data))
+	if t.sumOK {
+		t.sum = crc32.Update(t.sum, castagnoli, data)
+	}
+	if len(data) >= lastSize {
+		t.last = append(t.last[:0], data[len(data)-lastSize:]...)
+		return
+	}
+	t.last = append(t.last, data...)
+	if extra := len(t.last) - lastSize; extra > 0 {
+		t.last = append(t.last[:0], t.last[extra:]...)
+	}
+}
+
+// lastMatches reports whether f holds t.last just before t.pos.
+func (t *tailer) lastMatches(f *os.File) (bool, error) {
+	if len(t.last) == 0 {
+		return true, nil
+	}
+	buf := t.lastBuf[:len(t.last)]
+	n, err := f.ReadAt(buf, t.pos-int64(len(buf)))
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	return n == len(buf) && bytes.Equal(buf, t.last), nil
 }
 
 // truncated reports whether the file was cut under the tailer: it is shorter than what
 // was read, or shorter than the head once seen, or its first bytes changed. Otherwise it
 // extends the remembered head as the file grows.
 func (t *tailer) truncated() (bool, error) {
+	now := time.Now()
 	fi, err := t.file.Stat()
 	if err != nil {
 		return false, fmt.Errorf("stat %s: %w", t.path, err)
@@ -99,6 +155,7 @@ func (t *tailer) truncated() (bool, error) {
 	}
 	want := min(size, headSize)
 	if want == 0 {
+		t.okAt = now
 		return false, nil
 	}
 	n, err := t.file.ReadAt(t.headBuf[:want], 0)
@@ -109,28 +166,39 @@ func (t *tailer) truncated() (bool, error) {
 	if !bytes.HasPrefix(cur, t.head) {
 		return true, nil
 	}
+	same, err := t.lastMatches(t.file)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", t.path, err)
+	}
+	if !same {
+		return true, nil
+	}
 	if len(cur) > len(t.head) {
 		t.head = append(t.head[:0], cur...)
 	}
+	t.okAt = now
 	return false, nil
 }
 
-// countLines counts the newlines in f's first n bytes.
-func countLines(f *os.File, n int64) (int64, error) {
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// scanPrefix counts the newlines in f's first n bytes and sums them with CRC-32C.
+func scanPrefix(f *os.File, n int64) (lines int64, sum uint32, err error) {
 	buf := make([]byte, readChunk)
-	var lines, off int64
+	var off int64
 	for off < n {
 		k, err := f.ReadAt(buf[:min(int64(len(buf)), n-off)], off)
 		lines += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		sum = crc32.Update(sum, castagnoli, buf[:k])
 		off += int64(k)
 		if err != nil {
-			if err == io.EOF {
+			if err == io.EOF && off == n {
 				break
 			}
-			return 0, err
+			return 0, 0, fmt.Errorf("read %s: %w", f.Name(), err)
 		}
 	}
-	return lines, nil
+	return lines, sum, nil
 }
 
 // startAtEnd returns where tailing a file of this size begins by default: just after
@@ -152,8 +220,9 @@ func startAtEnd(f *os.File, size int64) int64 {
 }
 
 // siblings lists the files beside path that could be its rotated copies: same
-// directory, name starting with path's stem, newest first.
-func siblings(path string) []string {
+// directory, name starting with path's stem, changed at or after since (minus the
+// slack of coarse file-system clocks), newest first.
+func siblings(path string, since time.Time) []string {
 	dir, base := filepath.Split(path)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	if stem == "" {
@@ -163,6 +232,7 @@ func siblings(path string) []string {
 	if err != nil {
 		return nil
 	}
+	since = since.Add(-mtimeSlack)
 	type cand struct {
 		path string
 		mod  time.Time
@@ -173,32 +243,35 @@ func siblings(path string) []string {
 			continue
 		}
 		info, err := e.Info()
-		if err != nil {
+		if err != nil || info.ModTime().Before(since) {
 			continue
 		}
 		cs = append(cs, cand{filepath.Join(dir, e.Name()), info.ModTime()})
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].mod.After(cs[j].mod) })
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
+	out := make([]string, 0, min(len(cs), maxCandidates))
+	for _, c := range cs[:min(len(cs), maxCandidates)] {
 		out = append(out, c.path)
 	}
 	return out
 }
 
-const maxCopyCandidates = 16
+// mtimeSlack covers file systems whose clocks tick coarsely (1 s on some): a file
+// changed just after an instant may carry a time just before it.
+const mtimeSlack = time.Second
+
+// maxCandidates bounds the files opened when looking for a rotated copy.
+const maxCandidates = 4096
 
 // findCopy looks for the copy a copytruncate made of t's file: a sibling at least t.pos
-// long that starts with the head t saw. It returns the open copy and its size.
+// long that starts with the head t saw and holds the bytes t read last just before
+// t.pos. It returns the open copy and its size.
 func findCopy(t *tailer) (*os.File, int64) {
 	if len(t.head) == 0 {
 		return nil, 0
 	}
 	buf := make([]byte, len(t.head))
-	for i, p := range siblings(t.path) {
-		if i == maxCopyCandidates {
-			break
-		}
+	for _, p := range siblings(t.path, t.okAt) {
 		f, err := os.Open(p)
 		if err != nil {
 			continue
@@ -209,20 +282,29 @@ func findCopy(t *tailer) (*os.File, int64) {
 			continue
 		}
 		if n, _ := f.ReadAt(buf, 0); n == len(buf) && bytes.Equal(buf, t.head) {
-			return f, fi.Size()
+			if ok, _ := t.lastMatches(f); ok && t.sumMatches(f) {
+				return f, fi.Size()
+			}
 		}
 		f.Close()
 	}
 	return nil, 0
 }
 
+// sumMatches reports whether f's first t.pos bytes are the ones t read (true when t
+// has no sum, e.g. it started at the end of a large file).
+func (t *tailer) sumMatches(f *os.File) bool {
+	if !t.sumOK {
+		return true
+	}
+	_, sum, err := scanPrefix(f, t.pos)
+	return err == nil && sum == t.sum
+}
+
 // findByID looks beside path for the file a checkpoint names by identity (renamed by a
 // rotation while vigil was not running).
 func findByID(path string, id fileID) *os.File {
-	for i, p := range siblings(path) {
-		if i == maxCopyCandidates {
-			break
-		}
+	for _, p := range siblings(path, time.Time{}) {
 		f, err := os.Open(p)
 		if err != nil {
 			continue
@@ -240,6 +322,7 @@ func findByID(path string, id fileID) *os.File {
 // replaced while vigil was down is read from 0, after draining the old one if it is
 // still beside it.
 func (r *runner) openAtStart(ctx context.Context, path string) {
+	start := time.Now()
 	t, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
 	if err != nil {
 		r.f.setProblem(err.Error())
@@ -260,6 +343,8 @@ func (r *runner) openAtStart(ctx context.Context, path string) {
 	default:
 		t.seek(startAtEnd(t.file, t.fi.Size()))
 	}
+	r.remember(t)
+	r.verified[path] = start
 	r.addTail(t)
 }
 
@@ -277,8 +362,9 @@ func (r *runner) resumeRotated(ctx context.Context, cur *tailer, cp *checkpoint)
 	}
 	t := &tailer{
 		path: cur.path, feedName: r.f.name, file: old, fi: fi, fr: decode.NewFramer(r.f.cfg.MaxRecord),
-		saved: -1, headBuf: make([]byte, headSize), retiredAt: time.Now(),
+		saved: -1, headBuf: make([]byte, headSize), lastBuf: make([]byte, lastSize), retiredAt: time.Now(), id: cp.id(), idOK: true,
 	}
+	r.remember(t)
 	if _, err := t.truncated(); err != nil {
 		old.Close()
 		return
