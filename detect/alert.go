@@ -15,7 +15,8 @@ import (
 type Clock interface{ Now() time.Time }
 
 // Alert is one rule's match, grouped over identical repeats. Values handed out by the
-// engine are copies: the receiver owns them.
+// engine are copies, except that Event.Fields and Event.Raw are shared with the engine's
+// own copy: nobody modifies them after the alert is created, and receivers must not either.
 type Alert struct {
 	ID             string
 	Rule           *sigma.Rule // immutable, shared
@@ -32,7 +33,10 @@ type Alert struct {
 	ParentFromTree bool
 }
 
-// Stats counts what the engine did. All counters only grow.
+// Stats counts what the engine did. All counters only grow, except OpenAlerts (alerts in
+// memory neither closed nor suppressed) and the rule counts. Invariant: Matches = Alerts +
+// Grouped (every match raised an alert or bumped one); Suppressed counts alerts, not
+// sightings.
 type Stats struct {
 	Events, ProcessStarts, Matches, Alerts, Grouped, Suppressed uint64
 	StoreErrors                                                 uint64
