@@ -14,8 +14,9 @@ type acIndex struct {
 	classes   [256]uint16 // lower-cased byte -> class; 0 = a byte no needle has
 	cls       [256]uint16 // raw byte -> class of its ASCII lower case (0 for non-ASCII bytes)
 	nclass    int
-	row       []int32   // state -> its dense row, or -1 for a sparse (deep) state
-	delta     []int32   // dense row*nclass + class -> next state
+	row       []int32   // while building: state -> its dense row, or -1 for a sparse (deep) state
+	ndense    int32     // states below this (the shallow ones, after renumber) are dense
+	delta     []int32   // dense state*nclass + class -> next state (with outFlag)
 	fail      []int32   // state -> failure state
 	edgeStart []int32   // sparse edges of state st: edgeStart[st] .. edgeStart[st+1]
 	edgeClass []uint16  // edge's byte class
@@ -198,13 +199,80 @@ func (a *acIndex) build() {
 	}
 	a.outs = outs
 	a.needles = nil
+	a.renumber(queue)
 }
 
-// step moves the automaton from st on byte class c.
+// outFlag marks a transition into a state on whose failure chain some needle ends, so
+// the scan looks at the output tables only then.
+const (
+	outFlag   = 1 << 30
+	stateMask = outFlag - 1
+)
+
+// renumber gives states their breadth-first order, so the dense (shallow) states are
+// exactly 0..ndense-1 and delta is indexed by the state itself, and flags every
+// transition target that has outputs.
+func (a *acIndex) renumber(queue []int32) {
+	n := len(queue)
+	id := make([]int32, n)
+	for i, st := range queue {
+		id[st] = int32(i)
+	}
+	flagged := func(st int32) int32 {
+		if a.dict[st] >= 0 {
+			return id[st] | outFlag
+		}
+		return id[st]
+	}
+	nc := a.nclass
+	ndense := 0
+	for _, st := range queue {
+		if a.row[st] >= 0 {
+			ndense++
+		}
+	}
+	delta := make([]int32, ndense*nc)
+	fail := make([]int32, n)
+	edgeStart := make([]int32, n+1)
+	edgeClass := make([]uint16, 0, len(a.edgeClass))
+	edgeNext := make([]int32, 0, len(a.edgeNext))
+	dict := make([]int32, n)
+	dictNext := make([]int32, n)
+	outs := make([][]int32, n)
+	re := func(st int32) int32 {
+		if st < 0 {
+			return -1
+		}
+		return id[st]
+	}
+	for i, st := range queue {
+		if r := a.row[st]; r >= 0 {
+			for c := 0; c < nc; c++ {
+				delta[i*nc+c] = flagged(a.delta[int(r)*nc+c])
+			}
+		}
+		fail[i] = id[a.fail[st]]
+		for e := a.edgeStart[st]; e < a.edgeStart[st+1]; e++ {
+			edgeClass = append(edgeClass, a.edgeClass[e])
+			edgeNext = append(edgeNext, flagged(a.edgeNext[e]))
+		}
+		edgeStart[i+1] = int32(len(edgeClass))
+		dict[i] = re(a.dict[st])
+		dictNext[i] = re(a.dictNext[st])
+		outs[i] = a.outs[st]
+	}
+	a.ndense = int32(ndense)
+	a.row = nil
+	a.delta, a.fail, a.edgeStart, a.edgeClass, a.edgeNext = delta, fail, edgeStart, edgeClass, edgeNext
+	a.dict, a.dictNext, a.outs = dict, dictNext, outs
+}
+
+// step moves the automaton from st (unflagged) on byte class c; the result carries
+// outFlag when the new state has outputs.
 func (a *acIndex) step(st int32, c uint16) int32 {
 	for {
-		if r := a.row[st]; r >= 0 {
-			return a.delta[int(r)*a.nclass+int(c)]
+		if st < a.ndense {
+			return a.delta[int(st)*a.nclass+int(c)]
 		}
 		for e := a.edgeStart[st]; e < a.edgeStart[st+1]; e++ {
 			if a.edgeClass[e] == c {

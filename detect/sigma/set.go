@@ -252,8 +252,11 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 			st = 0 // no needle holds this byte: every match attempt restarts
 			continue
 		}
-		st = a.step(st, cl)
-		for d := a.dict[st]; d >= 0; d = a.dictNext[d] {
+		st = a.step(st&stateMask, cl)
+		if st&outFlag == 0 {
+			continue
+		}
+		for d := a.dict[st&stateMask]; d >= 0; d = a.dictNext[d] {
 			for _, id := range a.outs[d] {
 				seen[id>>6] |= 1 << (uint(id) & 63)
 			}
