@@ -11,18 +11,24 @@
 //   - rename + create: the old file is kept open and drained to its end (a writer may
 //     still append to it until it reopens), then closed once idle; the new file is read
 //     from its start.
-//   - copytruncate: a truncation is noticed by the size shrinking below the read position
-//     or by the file's first bytes changing. The bytes that were not read yet before the
-//     truncation are read from the rotated copy (a sibling whose name starts with the
-//     file's stem and whose first bytes and size match), then the file is read from 0.
-//     copytruncate has an inherent window that no reader can close: lines the writer
-//     appends between the copy and the truncation are in neither file (logrotate(8)
-//     documents this); a writer that holds appends during copy+truncate loses nothing.
+//   - copytruncate: a truncation is noticed by the size shrinking below the read position,
+//     or the file's first 512 bytes or the 256 bytes before the read position changing.
+//     The bytes not read yet are read from the rotated copy: a sibling whose name starts
+//     with the file's stem, at least as long as what was read, with the same first bytes,
+//     the same bytes before the read position and the same CRC-32C of everything read.
+//     copytruncate has an inherent window no reader can close: lines the writer appends
+//     between the copy and the truncation are in neither file (logrotate(8) says so); a
+//     writer that holds appends during copy+truncate loses nothing.
 //   - delete + re-create: as rename + create.
+//   - several rotations between two looks: files rotated away that vigil never opened
+//     (named the file's name plus a suffix such as ".1" or "-20261204", changed since the
+//     last look, not known by identity, not compressed) are read whole, oldest first,
+//     before the new file. A file renamed into a glob's reach keeps its position.
 //
-// Limits: a truncation that rewrites the same first 512 bytes is invisible unless the
-// file shrinks below the read position; the rotated file's undrained tail at shutdown is
-// not checkpointed (only the file at the watched path is).
+// Limits: a truncation that rewrites the same head and the same bytes before the read
+// position (and leaves the file at least as long) is invisible; the undrained tail of a
+// rotated file at shutdown is not checkpointed (only the file at the watched path is);
+// rotated files are recognized in the file's own directory only (not logrotate olddir).
 package jsonfile
 
 import (

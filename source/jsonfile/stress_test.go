@@ -13,13 +13,10 @@ import (
 
 // TestThousandRotationsExactlyOnce rotates the file 1,000 times while a writer appends,
 // alternating logrotate's two styles, and counts every event by its sequence number:
-// each must be seen exactly once.
-//
-// The writer holds its appends during copy+truncate (logrotate cannot, hence its
-// documented window). Before each rotation it waits until vigil has read the first
-// record of the current file: a file created and rotated away before vigil ever looked
-// at it cannot be followed by any tailer (tail -F neither). Within a file vigil may lag
-// arbitrarily; those bytes come from the renamed file or the truncation's copy.
+// each must be seen exactly once. The writer does not wait for vigil, so vigil often
+// lags several rotations behind and must find the renamed files and copies it never
+// opened. The writer holds its appends during copy+truncate (logrotate cannot, hence
+// its documented window).
 func TestThousandRotationsExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: 1,000 rotations")
