@@ -292,6 +292,11 @@ func (f *Framer) idle(eof bool) bool {
 			f.pos++
 			f.inArray = true
 			continue
+		case ',', ']', '}':
+			// Array punctuation outside an array: a reader resumed from a checkpoint
+			// inside a JSON array (or its wrapper). None of them is a record.
+			f.pos++
+			continue
 		case '{':
 			if n, ok, need := wrapperPrefix(b[f.pos:]); need && !eof {
 				return false

@@ -103,6 +103,11 @@ func TestFramer(t *testing.T) {
 			want: []frec{{"{\n\"a\": [\n{\"x\":1}\n]\n}", 2, 2, 22, false}},
 		},
 		{
+			name: "resumed inside an array: punctuation is not a record",
+			in:   ",\n  {\"b\": 2}\n]\n}\n",
+			want: []frec{{`{"b": 2}`, 2, 4, 12, false}},
+		},
+		{
 			name: "unterminated object at eof is handed over",
 			in:   "{\"a\":1}\n{\"b\":",
 			want: []frec{{`{"a":1}`, 1, 0, 7, false}, {`{"b":`, 2, 8, 13, false}},
