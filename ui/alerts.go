@@ -422,6 +422,10 @@ func (l *alertList) renderRow(r *row, width int, selected bool) string {
 		// Too narrow for everything: keep the status, drop the process names.
 		room = 0
 	}
+	if ansi.StringWidth(proc) > room {
+		// The child is what the analyst scans for: drop the parent's name first.
+		proc = g.Arrow + cell(baseName(a.Event.Process.Image))
+	}
 	proc = ansi.Truncate(proc, room, g.Ellipsis)
 	pad := max(0, width-fixed-ansi.StringWidth(proc)-ansi.StringWidth(tail))
 	statusStyled := st.StatusOpen.Render(status)

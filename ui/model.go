@@ -152,6 +152,11 @@ func New(cfg Config) Model {
 		FullKey: m.st.HelpKey, FullDesc: m.st.HelpDesc, FullSeparator: m.st.HelpSep,
 		Ellipsis: m.st.HelpSep,
 	}
+	m.help.Ellipsis = m.st.Glyphs.Ellipsis
+	m.help.ShortSeparator = " · "
+	if m.st.Glyphs.Dot == theme.ASCIIGlyphs.Dot {
+		m.help.ShortSeparator = " | "
+	}
 	if cfg.ReadOnly {
 		for _, b := range m.keys.verdictKeys() {
 			h := b.Help()

@@ -128,7 +128,7 @@ func renderHeader(feeds []feedView, stats detect.Stats, open, suppressed, evicte
 	if engineDone {
 		parts = append(parts, st.FeedWarn.Render("engine stopped"))
 	}
-	line := strings.Join(parts, st.Muted.Render(" ─ "))
+	line := strings.Join(parts, st.Muted.Render(" "+g.BoxH+" "))
 	if ansi.StringWidth(line) > width {
 		line = ansi.Truncate(line, width, g.Ellipsis)
 	}
