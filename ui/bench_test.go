@@ -115,3 +115,14 @@ func BenchmarkKeyToFrame(b *testing.B) {
 		b.ReportMetric(float64(len(lat)), "keys")
 	}
 }
+
+// BenchmarkFilterKeystroke types one filter character with 100 000 alerts held.
+func BenchmarkFilterKeystroke(b *testing.B) {
+	m := newTestModel(b, 120, 40, Config{Initial: manyAlerts(b, 100_000)})
+	m, _ = press(b, m, "/")
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _ = press(b, m, "d")
+		m, _ = press(b, m, "backspace")
+	}
+}
