@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -538,7 +539,10 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 			return nil, errAt(it, "%q: regular expression %q does not compile in RE2: %v", key.Value, raw, err)
 		}
 		m := valueMatcher{op: vRegex, re: re}
-		m.lit, m.cased = regexLiteral(expr)
+		m.needs = regexNeeds(expr)
+		if best := bestNeed(m.needs); len(best) == 1 {
+			m.lit = best[0]
+		}
 		return []valueMatcher{m}, nil
 	case m.cidr:
 		p, err := netip.ParsePrefix(strings.TrimSpace(raw))
@@ -614,33 +618,114 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 	return out, nil
 }
 
-// regexLiteral returns the longest literal a match of expr must contain (from the
-// top-level concatenation of its syntax tree), and whether it is case-sensitive.
-func regexLiteral(expr string) (string, bool) {
+// maxNeedAlts bounds one group of alternative literals a regex prefilter tries.
+const maxNeedAlts = 32
+
+// regexNeeds returns what any match of expr must contain, as groups of literals
+// (ASCII-lower-cased): every group has one of its literals in the value under case
+// folding. Adjacent literal pieces ("[Pp]rogram[Dd]ata") join into one literal, and an
+// alternation needs one literal from each branch. nil when nothing is certain.
+func regexNeeds(expr string) [][]string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return "", true
+		return nil
 	}
 	for re.Op == syntax.OpCapture && len(re.Sub) == 1 {
 		re = re.Sub[0]
 	}
-	subs := []*syntax.Regexp{re}
 	if re.Op == syntax.OpConcat {
-		subs = re.Sub
+		return concatNeeds(re.Sub)
 	}
-	best, cased := "", true
+	if n := regexNeed(re); n != nil {
+		return [][]string{n}
+	}
+	return nil
+}
+
+// concatNeeds is one group per literal run or child with a need of its own.
+func concatNeeds(subs []*syntax.Regexp) [][]string {
+	var out [][]string
+	var run []rune
+	flush := func() {
+		if len(run) > 0 {
+			out = append(out, []string{lowerASCIIString(string(run))})
+			run = run[:0]
+		}
+	}
 	for _, s := range subs {
-		if s.Op != syntax.OpLiteral {
+		if s.Op == syntax.OpLiteral {
+			run = append(run, s.Rune...)
 			continue
 		}
-		if lit := string(s.Rune); len(lit) > len(best) {
-			best, cased = lit, s.Flags&syntax.FoldCase == 0
+		flush()
+		if n := regexNeed(s); n != nil {
+			out = append(out, n)
 		}
 	}
-	if !cased {
-		best = strings.ToLower(best)
+	flush()
+	return out
+}
+
+// regexNeed is a set of literals one of which every match of re contains, or nil.
+func regexNeed(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{lowerASCIIString(string(re.Rune))}
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexNeed(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return regexNeed(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		return bestNeed(concatNeeds(re.Sub))
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range re.Sub {
+			n := regexNeed(s)
+			if n == nil {
+				return nil
+			}
+			for _, l := range n {
+				if !slices.Contains(out, l) {
+					out = append(out, l)
+				}
+			}
+			if len(out) > maxNeedAlts {
+				return nil
+			}
+		}
+		return out
 	}
-	return best, cased
+	return nil
+}
+
+// bestNeed picks the most selective group: the one whose shortest literal is longest.
+func bestNeed(groups [][]string) []string {
+	var best []string
+	bs := 0
+	for _, g := range groups {
+		short := -1
+		for _, l := range g {
+			if short < 0 || len(l) < short {
+				short = len(l)
+			}
+		}
+		if short > bs {
+			best, bs = g, short
+		}
+	}
+	return best
+}
+
+// lowerASCIIString lower-cases the ASCII letters of s only: under simple case folding
+// the result still matches exactly what s matched.
+func lowerASCIIString(s string) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = lowerASCII[b[i]]
+	}
+	return string(b)
 }
 
 // buildMatcher picks the cheapest matcher for a pattern.

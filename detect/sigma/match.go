@@ -74,13 +74,15 @@ type valueMatcher struct {
 	inNameSet     bool   // covered by fieldMatcher.nameSet
 	seq           int32  // number within the rule, for a Set's per-rule tables
 	lit           string // vGlob, vRegex: a literal every match contains (prefilter)
-	re            *regexp.Regexp
-	pfx           netip.Prefix
-	num           float64
-	cmp           cmpOp
-	tpart         timePart
-	ref           accessor // fieldref
-	refOp         vop      // vEq, vPrefix, vSuffix, vContains for fieldref
+	// needs (vRegex): groups of literals, one of each group in every match (case-folded).
+	needs [][]string
+	re    *regexp.Regexp
+	pfx   netip.Prefix
+	num   float64
+	cmp   cmpOp
+	tpart timePart
+	ref   accessor // fieldref
+	refOp vop      // vEq, vPrefix, vSuffix, vContains for fieldref
 }
 
 // matchString applies a string matcher to s.
@@ -131,12 +133,8 @@ func (m *valueMatcher) matchString(s string) bool {
 		}
 		return globMatch(m.glob, s, m.cased)
 	case vRegex:
-		if m.lit != "" {
-			if m.cased {
-				if !strings.Contains(s, m.lit) {
-					return false
-				}
-			} else if !containsFold(s, m.lit) {
+		for _, g := range m.needs {
+			if !containsAnyFold(s, g) {
 				return false
 			}
 		}
@@ -162,6 +160,16 @@ func (m *valueMatcher) matchString(s string) bool {
 }
 
 func indexCased(s, p string) bool { return strings.Contains(s, p) }
+
+// containsAnyFold reports whether one of ps occurs in s under case folding.
+func containsAnyFold(s string, ps []string) bool {
+	for _, p := range ps {
+		if containsFold(s, p) {
+			return true
+		}
+	}
+	return false
+}
 
 func (m *valueMatcher) cmpNum(f float64) bool {
 	switch m.cmp {

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,11 @@ func TestModifiers(t *testing.T) {
 		{"windash with wildcard", `        CommandLine|windash: '*-e* JAB*'`, []string{"CommandLine", "powershell /enc JAB"}, true},
 		{"windash whole value", `        CommandLine|windash: '-s'`, []string{"CommandLine", "/S"}, true},
 		{"windash whole value miss", `        CommandLine|windash: '-s'`, []string{"CommandLine", "x /s"}, false},
+		{"re alternation prefilter", `        CommandLine|re: '(?:[Pp]rogram[Dd]ata|%(?:[Ll]ocal)?[Aa]pp[Dd]ata%)\\[^\\]{1,256}$'`, []string{"CommandLine", `x %LocalAppData%\evil.exe`}, true},
+		{"re alternation prefilter miss", `        CommandLine|re: '(?:[Pp]rogram[Dd]ata|%(?:[Ll]ocal)?[Aa]pp[Dd]ata%)\\[^\\]{1,256}$'`, []string{"CommandLine", `x %APPDATA%\evil.exe`}, false},
+		{"re two required literals", `        CommandLine|re: '\s-\s*<'`, []string{"CommandLine", "powershell - < x.ps1"}, true},
+		{"re two required literals miss", `        CommandLine|re: '\s-\s*<'`, []string{"CommandLine", "powershell -c x.ps1 <"}, false},
+		{"re i folds Kelvin sign", `        CommandLine|re|i: 'kernel32'`, []string{"CommandLine", "\u212Aernel32.dll"}, true},
 		{"re", `        CommandLine|re: '^cmd.*whoami$'`, []string{"CommandLine", "cmd /c whoami"}, true},
 		{"re is cased", `        CommandLine|re: '^CMD'`, []string{"CommandLine", "cmd /c"}, false},
 		{"re i", `        CommandLine|re|i: '^CMD'`, []string{"CommandLine", "cmd /c"}, true},
@@ -93,6 +99,11 @@ func TestModifiers(t *testing.T) {
 			if got := r.Matches(procStart(tc.kv...)); got != tc.want {
 				t.Errorf("Matches = %v, want %v", got, tc.want)
 			}
+			// The set's indexes and prefilters must agree.
+			set, _ := NewSet([]*Rule{r})
+			if got := len(set.Match(procStart(tc.kv...), nil)) == 1; got != tc.want {
+				t.Errorf("Set.Match = %v, want %v", got, tc.want)
+			}
 		})
 	}
 }
@@ -136,5 +147,30 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("line %d, want %d (%s)", ref[0].Line, tc.line, ref[0].Error())
 			}
 		})
+	}
+}
+
+// TestRegexNeeds: the literals a regex prefilter demands are ones every match has.
+func TestRegexNeeds(t *testing.T) {
+	tests := []struct {
+		expr string
+		want string
+	}{
+		{`\s-\s*<`, "[[-] [<]]"},
+		{`(?:[Pp]rogram[Dd]ata|%(?:[Ll]ocal)?[Aa]pp[Dd]ata%)\\x`, "[[programdata appdata%] [\\x]]"},
+		{`net\s+user\s+`, "[[net] [user]]"},
+		{`(?i)Invoke-(Expression|WebRequest)`, "[[invoke-] [expression webrequest]]"},
+		{`a|`, "[]"},
+		{`(ab)*c`, "[[c]]"},
+		{`x{0,3}`, "[]"},
+	}
+	for _, tc := range tests {
+		got := fmt.Sprint(regexNeeds(tc.expr))
+		if tc.want == "[]" && regexNeeds(tc.expr) == nil {
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("regexNeeds(%q) = %s, want %s", tc.expr, got, tc.want)
+		}
 	}
 }

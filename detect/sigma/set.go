@@ -526,8 +526,8 @@ func reqField(f *fieldMatcher) []req {
 			var r []req
 			if name, ok := indexName(&f.vals[i]); ok && fileName {
 				r = []req{{acc: f.acc, name: name}}
-			} else if q, ok := subReq(f.acc, &f.vals[i]); ok {
-				r = []req{q}
+			} else {
+				r = subReqs(f.acc, &f.vals[i])
 			}
 			if r != nil && score(r) > bs {
 				best, bs = r, score(r)
@@ -551,23 +551,37 @@ func reqField(f *fieldMatcher) []req {
 	}
 	out := make([]req, 0, len(f.vals))
 	for i := range f.vals {
-		q, ok := subReq(f.acc, &f.vals[i])
-		if !ok {
+		qs := subReqs(f.acc, &f.vals[i])
+		if qs == nil {
 			return nil
 		}
-		out = append(out, q)
+		out = append(out, qs...)
 	}
 	return out
 }
 
-// subReq is the substring requirement of one value, or for a value only a non-ASCII
-// field value can match, that requirement.
-func subReq(acc accessor, m *valueMatcher) (req, bool) {
+// subReqs is what one value requires of the field value, as alternatives: a substring,
+// one of a regex's alternative literals, or for a value only a non-ASCII field value
+// can match, that. nil when nothing is required.
+func subReqs(acc accessor, m *valueMatcher) []req {
 	if name, ok := subName(m); ok {
-		return req{acc: acc, name: name, sub: true}, true
+		return []req{{acc: acc, name: name, sub: true}}
+	}
+	if m.op == vRegex {
+		best := bestNeed(m.needs)
+		out := make([]req, 0, len(best))
+		for _, n := range best {
+			if n == "" || !isASCII(n) {
+				return nil
+			}
+			out = append(out, req{acc: acc, name: n, sub: true})
+		}
+		if len(out) > 0 {
+			return out
+		}
 	}
 	if m.nonASCII {
-		return req{acc: acc, sub: true, nonASCII: true}, true
+		return []req{{acc: acc, sub: true, nonASCII: true}}
 	}
-	return req{}, false
+	return nil
 }
