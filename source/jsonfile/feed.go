@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,8 @@ type Feed struct {
 	running  atomic.Bool
 
 	mu       sync.Mutex
-	problem  string // last file-level trouble, shown in Status.Detail
+	problem  string            // last passing trouble, shown in Status.Detail
+	failing  map[string]string // files that cannot be read now, by path: the feed is in error
 	files    int
 	truncs   uint64
 	unproven uint64 // truncations without a rotated copy: unread bytes, if any, are lost
@@ -191,11 +193,33 @@ func (f *Feed) Status() source.Status {
 	if f.problem != "" {
 		notes = append(notes, f.problem)
 	}
+	var fails []string
+	for _, msg := range f.failing {
+		fails = append(fails, msg)
+	}
 	f.mu.Unlock()
+	if len(fails) > 0 && s.State == source.StateTailing {
+		sort.Strings(fails)
+		s.State, s.Detail = source.StateError, strings.Join(fails, "; ")
+	}
 	if s.Detail == "" {
 		s.Detail = strings.Join(notes, "; ")
 	}
 	return s
+}
+
+// setFailing marks path as unreadable (msg says why) or, with msg "", readable again.
+func (f *Feed) setFailing(path, msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if msg == "" {
+		delete(f.failing, path)
+		return
+	}
+	if f.failing == nil {
+		f.failing = map[string]string{}
+	}
+	f.failing[path] = msg
 }
 
 func plural(n int, what string) string {

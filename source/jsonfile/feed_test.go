@@ -596,3 +596,24 @@ func TestRunFailsOnMissingDirectory(t *testing.T) {
 		t.Errorf("err %q, want prefix %q", err, want)
 	}
 }
+
+// An unreadable file puts the feed in error with why, until it reads again. (Tests run
+// as root here, where chmod cannot make a file unreadable, so the state is set directly.)
+func TestUnreadableFileIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	appendFile(t, path)
+	r := start(t, Config{Patterns: []string{path}})
+	r.f.setFailing(path, "open "+path+": permission denied")
+	if st := r.f.Status(); st.State != source.StateError || st.Detail != "open "+path+": permission denied" {
+		t.Fatalf("status %v %q, want error naming the file", st.State, st.Detail)
+	}
+	appendSeq(t, path, lines(t), 0, 1) // the next successful read clears it
+	r.take(t, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for r.f.Status().State != source.StateTailing {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %+v after a good read", r.f.Status())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -382,6 +382,7 @@ func (r *runner) check(ctx context.Context, path string) error {
 	t := r.tails[path]
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
+		r.f.setFailing(path, "") // gone: nothing left to fail on
 		if t != nil {
 			if err := r.retire(ctx, t); err != nil {
 				return err
@@ -404,11 +405,15 @@ func (r *runner) check(ctx context.Context, path string) error {
 			return err
 		}
 	}
+	t.failed = false
 	if err := r.drain(ctx, t); err != nil {
 		return err
 	}
 	if r.tails[path] == t {
 		r.verified[path] = now
+		if !t.failed {
+			r.f.setFailing(path, "")
+		}
 	}
 	return nil
 }
@@ -431,7 +436,7 @@ func (r *runner) adopt(ctx context.Context, path string, fi os.FileInfo) (*taile
 	t, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) { // else gone since the stat: the next event says more
-			r.f.setProblem(err.Error())
+			r.f.setFailing(path, err.Error())
 		}
 		return nil, nil
 	}
@@ -671,7 +676,8 @@ func (r *runner) drain(ctx context.Context, t *tailer) error {
 
 // readFailed notes a file that cannot be read; it is retried on the next round.
 func (r *runner) readFailed(t *tailer, err error) error {
-	r.f.setProblem(fmt.Sprintf("read %s: %v", t.path, err))
+	r.f.setFailing(t.path, fmt.Sprintf("read %s: %v", t.path, err))
+	t.failed = true
 	return nil
 }
 

@@ -41,6 +41,7 @@ type tailer struct {
 	// okAt is when the file was last found not truncated: a copy of it made by a
 	// copytruncate is newer.
 	okAt      time.Time
+	failed    bool // the last read failed
 	lastData  time.Time
 	retiredAt time.Time
 	id        fileID
@@ -325,7 +326,7 @@ func (r *runner) openAtStart(ctx context.Context, path string) {
 	start := time.Now()
 	t, err := openTailer(path, r.f.name, r.f.cfg.MaxRecord)
 	if err != nil {
-		r.f.setProblem(err.Error())
+		r.f.setFailing(path, err.Error()) // retried by the poll, as a new file
 		return
 	}
 	cp, cpErr := r.loadCheckpoint(ctx, path)
