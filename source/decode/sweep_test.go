@@ -59,6 +59,7 @@ func TestSweepSharedDatasets(t *testing.T) {
 	var records, decoded, errs, skipped, expected int
 	perFormat := map[source.Format]int{}
 	starts := 0
+	startsByFolder := map[string]int{}
 	for _, root := range []string{"datasets", filepath.Join("sigma", "regression_data")} {
 		err := filepath.WalkDir(filepath.Join(shared, root), func(path string, de fs.DirEntry, err error) error {
 			if err != nil || de.IsDir() {
@@ -106,6 +107,7 @@ func TestSweepSharedDatasets(t *testing.T) {
 				perFormat[ev.Format]++
 				if ev.Kind == source.KindProcessStart {
 					starts++
+					startsByFolder[strings.SplitN(rel, "/", 3)[1]]++
 					if ev.Process.Image == "" && ev.Process.PID == 0 {
 						t.Errorf("%s:%d: process start without image or PID", rel, r.Line)
 					}
@@ -122,6 +124,16 @@ func TestSweepSharedDatasets(t *testing.T) {
 	}
 	if records != decoded+errs+skipped {
 		t.Errorf("records %d != decoded %d + errors %d + skipped %d", records, decoded, errs, skipped)
+	}
+	// Sysmon 1 + Security 4688 per folder, as shared/datasets/README.md counts them.
+	for folder, want := range map[string]int{
+		"winlogbeat-ecs": 8 + 2, "elastic-integrations": 3, "otrf-security-datasets": 1132 + 839,
+		"evtx-attack-samples-xml": 691 + 42, "evtx-to-mitre-attack-xml": 14 + 429,
+		"wazuh-eventchannel": 64 + 2 + 1, "ptsecurity-xp-rules": 7 + 11, "snare": 1 + 22, "nxlog": 2 + 1,
+	} {
+		if got := startsByFolder[folder]; got != want {
+			t.Errorf("%s: %d process starts, want %d (README)", folder, got, want)
+		}
 	}
 	for f := source.FormatXML; int(f) < source.FormatCount; f++ {
 		if perFormat[f] == 0 {
