@@ -29,6 +29,9 @@ type RuleInfo struct {
 	Impact           []string
 	SecurityStandard string
 	ExecutionMode    string
+	// DerivedFrom credits the public rule this one is based on (the Detection Rule
+	// License asks alerts to credit the rule's author).
+	DerivedFrom string
 }
 
 // RuleMitigation is one mitigation as the rule page words it.
@@ -41,6 +44,9 @@ func describeRule(r *sigma.Rule) RuleInfo {
 		Severity: md.Severity, SelectedFields: md.SelectedFields, SelectedLabels: md.SelectedLabels,
 		NextSteps: md.NextSteps, Prerequisites: md.Prerequisites, AttackChain: md.AttackChain,
 		Impact: md.Impact, SecurityStandard: md.SecurityStandard, ExecutionMode: md.ExecutionMode,
+	}
+	if d := md.DerivedFrom; d.Title != "" || d.ID != "" {
+		info.DerivedFrom = strings.TrimSpace(fmt.Sprintf("%s (%s) by %s, %s %s", d.Title, d.ID, d.Author, d.License, d.URL))
 	}
 	for _, m := range md.Mitigations {
 		info.Mitigations = append(info.Mitigations, RuleMitigation{ID: m.ID, Name: m.Name, Text: m.Description})
@@ -296,6 +302,9 @@ func buildDetail(a *detect.Alert, tab int, rv ruleView, node *proctree.Node, his
 		if r != nil {
 			// The Detection Rule License asks that alerts credit the rule's author.
 			line("Rule author", r.Author)
+			if rv.info.DerivedFrom != "" {
+				line("Derived from", rv.info.DerivedFrom)
+			}
 			list("References", r.References)
 			line("Rule id", r.ID)
 			if r.File != "" {

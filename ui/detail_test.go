@@ -22,7 +22,7 @@ func TestDetailTabs(t *testing.T) {
 		{tabEvent, []string{"host name  dc01", "command line", "parent process name", "parent resolved from process tree", "All fields", "EventID  1"}},
 		{tabAttack, []string{"T1133 External Remote Services", "Initial Access (TA0001)", "Persistence (TA0003)", "https://attack.mitre.org/techniques/T1133"}},
 		{tabMitigations, []string{"M1042", "M1035", "M1032", "M1030", "Rule page", "ATT&CK"}},
-		{tabNextSteps, []string{"Trouble", "Next steps", "False positives", "Prerequisites", "Security standard", "DE.CM-01", "Attack chain", "Impact", "Rule author", a.Rule.Author}},
+		{tabNextSteps, []string{"Trouble", "Next steps", "False positives", "Prerequisites", "Security standard", "DE.CM-01", "Attack chain", "Impact", "Rule author", a.Rule.Author, "Derived from", "Detection Rule"}},
 		{tabRaw, []string{`"EventID":1`}},
 	}
 	for _, c := range cases {
