@@ -154,6 +154,7 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 	}()
 	handles := make([]evtHandle, batchSize)
 	buf := make([]uint16, initialRender/2)
+	reset := false // the signal was reset since the last EvtNext that found nothing
 	for {
 		if dirty && time.Since(lastSave) >= saveEvery {
 			f.saveBookmark(ctx, bm)
@@ -163,7 +164,15 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 		r, _, callErr := procEvtNext.Call(uintptr(sub), batchSize, uintptr(unsafe.Pointer(&handles[0])), 0, 0, uintptr(unsafe.Pointer(&n)))
 		if r == 0 {
 			if errors.Is(callErr, errorNoMoreItems) {
-				windows.ResetEvent(signal)
+				// Reset, then look once more before waiting: an event that arrived
+				// between the empty EvtNext and the reset would otherwise wait for the
+				// next one to signal.
+				if !reset {
+					windows.ResetEvent(signal)
+					reset = true
+					continue
+				}
+				reset = false
 				if err := wait(ctx, signal); err != nil {
 					return nil
 				}
@@ -171,6 +180,7 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 			}
 			return fmt.Errorf("winevent: next event: %w", explain(callErr))
 		}
+		reset = false
 		for i := range handles[:n] {
 			h := handles[i]
 			if ctx.Err() != nil {
