@@ -173,7 +173,7 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 					continue
 				}
 				reset = false
-				if err := wait(ctx, signal); err != nil {
+				if err := wait(ctx, signal, saveEvery); err != nil {
 					return nil
 				}
 				continue
@@ -229,9 +229,11 @@ func (f *Feed) handle(ctx context.Context, h evtHandle, buf []uint16, out chan<-
 	}
 }
 
-// wait blocks until the subscription signals or ctx is done.
-func wait(ctx context.Context, signal windows.Handle) error {
-	for {
+// wait blocks until the subscription signals, max passes (so a moved bookmark gets
+// saved while the log is quiet) or ctx is done.
+func wait(ctx context.Context, signal windows.Handle, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
 		ev, err := windows.WaitForSingleObject(signal, waitSlice)
 		if err != nil {
 			return fmt.Errorf("winevent: wait: %w", err)
@@ -243,6 +245,7 @@ func wait(ctx context.Context, signal windows.Handle) error {
 			return ctx.Err()
 		}
 	}
+	return nil
 }
 
 var errTooBig = errors.New("rendered event larger than the record limit")
