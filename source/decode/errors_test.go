@@ -180,3 +180,31 @@ func nestedCEE(n int) string {
 	}
 	return rec
 }
+
+// TestSnareVariants: the same real Snare line as rsyslog stores it (TABs escaped as
+// #011), without its PRI (as written to a file), and bare, decodes to the same event.
+func TestSnareVariants(t *testing.T) {
+	line := string(recordAt(t, "snare/rsyslog-mmsnareparse-sample-windows2022-security.log", 62))
+	var want source.Event
+	if err := Decode([]byte(line), source.Origin{}, &want); err != nil {
+		t.Fatal(err)
+	}
+	noPRI := line[strings.IndexByte(line, '>')+1:]
+	bare := line[strings.Index(line, "MSWinEventLog"):]
+	for name, in := range map[string]string{
+		"escaped tabs": strings.ReplaceAll(line, "\t", "#011"),
+		"no PRI":       noPRI,
+		"bare":         bare,
+	} {
+		var ev source.Event
+		if err := Decode([]byte(in), source.Origin{}, &ev); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if ev.Format != source.FormatSnare || ev.EventID != want.EventID || ev.Process != want.Process ||
+			ev.Parent != want.Parent || ev.Host != want.Host || !ev.Time.Equal(want.Time) {
+			t.Errorf("%s: got %v %d %+v %+v %q %v; want %+v %+v %q %v", name, ev.Format, ev.EventID,
+				ev.Process, ev.Parent, ev.Host, ev.Time, want.Process, want.Parent, want.Host, want.Time)
+		}
+	}
+}
