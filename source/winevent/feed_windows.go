@@ -174,7 +174,10 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 				}
 				reset = false
 				if err := wait(ctx, signal, saveEvery); err != nil {
-					return nil
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
 				}
 				continue
 			}
