@@ -86,7 +86,7 @@ func (f *Feed) Status() source.Status { return f.counters.Snapshot(f.name, "winl
 func (f *Feed) Run(ctx context.Context, out chan<- source.Event) error {
 	for {
 		err := f.runOnce(ctx, out)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || err == nil {
 			return nil
 		}
 		if !errors.Is(err, errorEvtQueryResultStale) {
