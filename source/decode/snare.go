@@ -155,9 +155,12 @@ func (d *decoder) messageFields(id uint32, sysmon bool, m span) bool {
 		return true
 	}
 	msg := d.buf[m.off:m.end]
+	var pos [32]struct{ at, end int }
+	if len(ls) > len(pos) {
+		return true // a label table outgrew pos: keep the message only
+	}
 	// Find each label in order, each after the previous one found; a label that is not
 	// there (4688 v0 has no target, no parent name) is skipped.
-	var pos [32]struct{ at, end int }
 	from := 0
 	for k, l := range ls {
 		pos[k].at = -1
