@@ -30,13 +30,13 @@ func TestProgram(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 	batches <- detect.Batch{Alerts: as, Trees: trees}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("dns.exe→net.exe")) },
-		teatest.WithDuration(5*time.Second))
+		teatest.WithDuration(20*time.Second))
 	tm.Send(keyMsg("f"))
 	tm.Send(keyMsg("enter"))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("saved: closed:FP")) },
-		teatest.WithDuration(5*time.Second))
+		teatest.WithDuration(20*time.Second))
 	tm.Send(keyMsg("q"))
-	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(Model)
 	if r, ok := fm.list.byID["a3"]; !ok || fm.list.rows[r].a.Status != triage.StatusClosed {
 		t.Error("verdict not applied")
 	}
