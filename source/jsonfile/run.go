@@ -350,7 +350,11 @@ func (r *runner) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	return r.drainRetired(ctx)
+	if err := r.drainRetired(ctx); err != nil {
+		return err
+	}
+	r.closeIdle(ctx)
+	return nil
 }
 
 // rescan is the fallback: every matching path and every tailed path is checked.
@@ -617,13 +621,19 @@ func (r *runner) drainAll(ctx context.Context) error {
 	return nil
 }
 
+// maxRetired bounds the rotated files kept open at once.
+const maxRetired = 64
+
 // closeIdle closes rotated files nothing was appended to for a while; a trailing
 // unterminated record is handed over then (the writer has moved on).
 func (r *runner) closeIdle(ctx context.Context) {
 	keep := r.retired[:0]
 	idle := r.f.retireIdle()
-	for _, t := range r.retired {
-		if time.Since(t.lastData) < idle || time.Since(t.retiredAt) < idle {
+	for i, t := range r.retired {
+		// Past maxRetired the oldest are closed early (they were just drained) so a
+		// storm of rotations cannot run vigil out of file descriptors.
+		crowded := len(r.retired)-i > maxRetired
+		if !crowded && (time.Since(t.lastData) < idle || time.Since(t.retiredAt) < idle) {
 			keep = append(keep, t)
 			continue
 		}
