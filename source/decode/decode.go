@@ -311,19 +311,6 @@ func (d *decoder) addRef(name string, vOff, vEnd int) bool {
 	return true
 }
 
-// addValue appends a field with a value built from s (copied into buf).
-func (d *decoder) addValue(name string, s []byte) bool {
-	off := len(d.buf)
-	d.buf = append(d.buf, s...)
-	return d.addRef(name, off, len(d.buf))
-}
-
-func (d *decoder) addString(name, s string) bool {
-	off := len(d.buf)
-	d.buf = append(d.buf, s...)
-	return d.addRef(name, off, len(d.buf))
-}
-
 // intern returns a string for b, allocating only for names not seen before.
 func (d *decoder) intern(b []byte) string {
 	if s, ok := d.names[string(b)]; ok {

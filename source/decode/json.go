@@ -75,10 +75,9 @@ func guessFormat(keys int) source.Format {
 	return source.FormatUnknown
 }
 
-// topKeys scans the top-level object at i, classifying its keys (the walk validates the
-// syntax while it emits). Unless all is set it stops at the first key that settles the
-// format on its own (Event, win, winlog, ...), which saves a pass over most records.
-func (d *decoder) topKeys(i int, all bool) (int, bool) {
+// topKeys classifies the keys of the top-level object at i without emitting anything;
+// a CEE wrapper needs to know whether it carries a "payload" before it is walked.
+func (d *decoder) topKeys(i int) (int, bool) {
 	p := d.rec
 	if i >= len(p) || p[i] != '{' {
 		return 0, d.fail("expected '{' at byte %d", d.base+i)
@@ -104,9 +103,6 @@ func (d *decoder) topKeys(i int, all bool) (int, bool) {
 		v := skipSpace(p, i+1)
 		obj := v < len(p) && p[v] == '{'
 		keys |= classifyKey(p[ks:ke-1], obj)
-		if !all && keys&(keyEvent|keyWin|keyECS|keyWazuhAlert) != 0 {
-			return keys, true
-		}
 		i, ok = d.skipValue(v, 1)
 		if !ok {
 			return keys, false

@@ -245,7 +245,7 @@ func (d *decoder) scanCEE() bool {
 	i := skipSpace(p, 0)
 	i = skipSpace(p, i+len("@cee:"))
 	d.rec, d.base = p[i:], d.base+i
-	keys, ok := d.topKeys(0, true)
+	keys, ok := d.topKeys(0)
 	if !ok {
 		d.format = source.FormatUnknown
 		return false
