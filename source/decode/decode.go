@@ -70,8 +70,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Decode sniffs one record's format (and syslog/CEE envelope) and fills ev. It reuses
 // ev.Fields' capacity; ev.Raw is set to a copy of rec. origin is copied into ev.Origin.
-// On error ev is reset to a zero Event except Format, Origin and Raw, so a caller can
-// still show what arrived.
+// On error it returns a *Error and leaves ev a zero Event except Format, Envelope, Origin
+// and Raw, so a caller can still count and show what arrived.
 func Decode(rec []byte, origin source.Origin, ev *source.Event) error {
 	d := decoderPool.Get().(*decoder)
 	err := d.decode(rec, origin, ev)
@@ -147,6 +147,7 @@ func (d *decoder) release() {
 	}
 	d.buf = d.buf[:0]
 	d.refs = d.refs[:0]
+	clear(d.path[:cap(d.path)]) // don't let a pooled decoder pin old records
 	d.path = d.path[:0]
 	d.err = nil
 	d.bare = false
