@@ -785,7 +785,36 @@ func buildMatcher(segs []seg, cased bool) valueMatcher {
 	if trail {
 		m.glob = append(m.glob, gtok{k: '*'})
 	}
+	m.star = starRuns(m.glob)
 	return m
+}
+
+// starRuns returns the literal runs of a glob made of literals and '*' only, or nil
+// when it has '?', a windash class or U+FFFD (which the rune matcher equates with any
+// invalid byte).
+func starRuns(g []gtok) []string {
+	var runs []string
+	var run []rune
+	for _, t := range g {
+		switch t.k {
+		case 'l':
+			if t.r == utf8.RuneError {
+				return nil
+			}
+			run = append(run, t.r)
+		case '*':
+			if len(run) > 0 {
+				runs = append(runs, string(run))
+				run = run[:0]
+			}
+		default:
+			return nil
+		}
+	}
+	if len(run) > 0 {
+		runs = append(runs, string(run))
+	}
+	return runs
 }
 
 // windashSegs turns every dash-like character of literal segments into a windash class,

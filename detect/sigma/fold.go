@@ -208,14 +208,40 @@ func baseName(s string) string {
 	return s
 }
 
-// containsFoldASCII is containsFold for an ASCII haystack and an ASCII needle: it jumps
-// between occurrences of the needle's first byte (either case) with strings.IndexByte.
-func containsFoldASCII(s, p string) bool {
+// indexEndFold returns where the first occurrence of p in s under case folding ends.
+func indexEndFold(s, p string) (int, bool) {
 	if p == "" {
-		return true
+		return 0, true
+	}
+	c0 := p[0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c0 < utf8.RuneSelf && lowerASCII[c] != lowerASCII[c0] {
+				continue
+			}
+		} else if !utf8.RuneStart(c) {
+			continue
+		}
+		if n, ok := prefixLenFold(s[i:], p); ok {
+			return i + n, true
+		}
+	}
+	return 0, false
+}
+
+// containsFoldASCII is containsFold for an ASCII haystack and an ASCII needle.
+func containsFoldASCII(s, p string) bool { return indexFoldASCII(s, p) >= 0 }
+
+// indexFoldASCII returns the first index of ASCII p in ASCII s under ASCII case folding,
+// or -1: it jumps between occurrences of the needle's first byte (either case) with
+// strings.IndexByte.
+func indexFoldASCII(s, p string) int {
+	if p == "" {
+		return 0
 	}
 	if len(p) > len(s) {
-		return false
+		return -1
 	}
 	lc := lowerASCII[p[0]]
 	uc := lc
@@ -244,18 +270,18 @@ func containsFoldASCII(s, p string) bool {
 			j = nu
 		}
 		if j < 0 {
-			return false
+			return -1
 		}
 		k := 1
 		for k < len(p) && lowerASCII[s[j+k]] == lowerASCII[p[k]] {
 			k++
 		}
 		if k == len(p) {
-			return true
+			return j
 		}
 		i = j + 1
 	}
-	return false
+	return -1
 }
 
 // caseless reports whether no rune of s has another case form.

@@ -48,3 +48,26 @@ func FuzzCondition(f *testing.F) {
 		d.match(ev)
 	})
 }
+
+// FuzzStarMatch: the left-to-right substring matcher for '*'-only globs agrees with the
+// backtracking rune matcher on every pattern and value.
+func FuzzStarMatch(f *testing.F) {
+	f.Add("*cmd.exe /c * > *\\temp\\* 2>&1*", `cmd.exe /C x > C:\TEMP\y 2>&1`, false)
+	f.Add("a*\u212Aelvin*z", "AxxKELVINz", false)
+	f.Add("*ab*ab", "abab", true)
+	f.Add("ſ*s", "SSS", false)
+	f.Add("*\xff*", "a\xffb", false)
+	f.Fuzz(func(t *testing.T, pat, s string, cased bool) {
+		if len(pat) > 64 || len(s) > 256 {
+			return
+		}
+		m := buildMatcher(parseSigmaString(pat), cased)
+		if m.op != vGlob || m.star == nil {
+			return
+		}
+		lead, trail := m.glob[0].k == '*', m.glob[len(m.glob)-1].k == '*'
+		if got, want := starMatch(m.star, lead, trail, s, m.cased), globMatch(m.glob, s, m.cased); got != want {
+			t.Errorf("pattern %q on %q (cased %v): starMatch %v, globMatch %v", pat, s, cased, got, want)
+		}
+	})
+}

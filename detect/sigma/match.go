@@ -71,9 +71,12 @@ type valueMatcher struct {
 	// asciiContains: a case-insensitive contains with an ASCII needle.
 	asciiContains bool
 	glob          []gtok
-	inNameSet     bool   // covered by fieldMatcher.nameSet
-	seq           int32  // number within the rule, for a Set's per-rule tables
-	lit           string // vGlob, vRegex: a literal every match contains (prefilter)
+	// star (vGlob): the literal runs when the glob has no '?' or windash class, matched
+	// left to right by substring search instead of backtracking.
+	star      []string
+	inNameSet bool   // covered by fieldMatcher.nameSet
+	seq       int32  // number within the rule, for a Set's per-rule tables
+	lit       string // vGlob, vRegex: a literal every match contains (prefilter)
 	// needs (vRegex): groups of literals, one of each group in every match (case-folded).
 	needs [][]string
 	re    *regexp.Regexp
@@ -130,6 +133,9 @@ func (m *valueMatcher) matchString(s string) bool {
 			} else if !containsFold(s, m.lit) {
 				return false
 			}
+		}
+		if m.star != nil {
+			return starMatch(m.star, m.glob[0].k == '*', m.glob[len(m.glob)-1].k == '*', s, m.cased)
 		}
 		return globMatch(m.glob, s, m.cased)
 	case vRegex:
@@ -347,6 +353,67 @@ func globMatch(p []gtok, s string, cased bool) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// starMatch matches s against lead* runs[0] * runs[1] * ... *trail. Taking each run at
+// its leftmost occurrence is optimal: folded runes correspond one to one, so an
+// occurrence that starts later never ends earlier.
+func starMatch(runs []string, lead, trail bool, s string, cased bool) bool {
+	if len(runs) == 0 {
+		return lead || trail || s == ""
+	}
+	ascii := !cased && isASCII(s)
+	pos := 0
+	if !lead {
+		n, ok := len(runs[0]), false
+		if cased {
+			ok = strings.HasPrefix(s, runs[0])
+		} else {
+			n, ok = prefixLenFold(s, runs[0])
+		}
+		if !ok {
+			return false
+		}
+		pos, runs = n, runs[1:]
+		if len(runs) == 0 {
+			return trail || pos == len(s)
+		}
+	}
+	last := ""
+	if !trail {
+		last, runs = runs[len(runs)-1], runs[:len(runs)-1]
+	}
+	for _, p := range runs {
+		var end int
+		switch {
+		case cased:
+			i := strings.Index(s[pos:], p)
+			if i < 0 {
+				return false
+			}
+			end = i + len(p)
+		case ascii && isASCII(p):
+			i := indexFoldASCII(s[pos:], p)
+			if i < 0 {
+				return false
+			}
+			end = i + len(p)
+		default:
+			e, ok := indexEndFold(s[pos:], p)
+			if !ok {
+				return false
+			}
+			end = e
+		}
+		pos += end
+	}
+	if trail {
+		return true
+	}
+	if cased {
+		return strings.HasSuffix(s[pos:], last)
+	}
+	return hasSuffixFold(s[pos:], last)
 }
 
 // fieldMatcher is one `field|modifiers: values` entry of a selection.
