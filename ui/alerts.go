@@ -40,9 +40,10 @@ type row struct {
 // selected remembers the alert id so arriving alerts never move the selection.
 type alertList struct {
 	st     *theme.Styles
-	rows   []row
+	rows   []*row // pointers: growing the slice copies 8 bytes per alert, not the alert
 	byID   map[string]int
-	view   []int
+	order  []int // every row, sorted for the current sort key
+	view   []int // the rows that pass the filter and toggles, in order
 	cursor int
 	offset int
 	height int // visible rows
@@ -75,7 +76,7 @@ func (l *alertList) evict() []string {
 	}
 	order := make([]int, 0, len(l.rows))
 	for i := range l.rows {
-		if r := &l.rows[i]; r.a.ID != l.selected && r.saving == "" {
+		if r := l.rows[i]; r.a.ID != l.selected && r.saving == "" {
 			order = append(order, i)
 		}
 	}
@@ -108,7 +109,7 @@ func (l *alertList) evict() []string {
 		l.byID[l.rows[i].a.ID] = i
 	}
 	l.evicted += n
-	l.rebuild()
+	l.resort()
 	return ids
 }
 
@@ -135,7 +136,7 @@ func level(a *detect.Alert) string {
 
 // visible reports whether row i passes the toggles and the filter.
 func (l *alertList) visible(i int) bool {
-	r := &l.rows[i]
+	r := l.rows[i]
 	if r.a.Status == triage.StatusClosed && !l.showClosed && r.saving == "" {
 		return false
 	}
@@ -147,7 +148,7 @@ func (l *alertList) visible(i int) bool {
 
 // less orders rows i before j for the current sort; newest first within equal keys.
 func (l *alertList) less(i, j int) bool {
-	a, b := &l.rows[i], &l.rows[j]
+	a, b := l.rows[i], l.rows[j]
 	switch l.sort {
 	case sortSeverity:
 		if a.rank != b.rank {
@@ -164,21 +165,31 @@ func (l *alertList) less(i, j int) bool {
 	return a.a.ID > b.a.ID
 }
 
-// rebuild recomputes the view from scratch: O(n log n), used when the filter, the
-// toggles or the sort change, or when a batch changes many rows.
-func (l *alertList) rebuild() {
-	l.view = l.view[:0]
+// resort orders every row for the current sort key, O(n log n) (the sort changed,
+// alerts were evicted, or a batch changed many rows), then refilters.
+func (l *alertList) resort() {
+	l.order = l.order[:0]
 	for i := range l.rows {
+		l.order = append(l.order, i)
+	}
+	sort.Slice(l.order, func(x, y int) bool { return l.less(l.order[x], l.order[y]) })
+	l.refilter()
+}
+
+// refilter recomputes the view from the sorted order, O(n) with no sorting: the filter
+// or a toggle changed.
+func (l *alertList) refilter() {
+	l.view = l.view[:0]
+	for _, i := range l.order {
 		if l.visible(i) {
 			l.view = append(l.view, i)
 		}
 	}
-	sort.Slice(l.view, func(x, y int) bool { return l.less(l.view[x], l.view[y]) })
 	l.restoreSelection()
 }
 
-// upsert adds or replaces alerts and keeps the view ordered. Few changes are spliced in
-// by binary search; many fall back to rebuild.
+// upsert adds or replaces alerts and keeps order and view sorted: changed rows are
+// spliced out and placed again (binary search for a few, a merge for many).
 func (l *alertList) upsert(as []detect.Alert) {
 	if len(as) == 0 {
 		return
@@ -190,52 +201,58 @@ func (l *alertList) upsert(as []detect.Alert) {
 		if j, ok := l.byID[a.ID]; ok {
 			l.count(&l.rows[j].a, -1)
 			saving := l.rows[j].saving
-			l.rows[j] = row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a), saving: saving}
+			l.rows[j] = &row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a), saving: saving}
 			changed[j] = true
 			continue
 		}
 		l.byID[a.ID] = len(l.rows)
 		changed[len(l.rows)] = true
-		l.rows = append(l.rows, row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a)})
+		l.rows = append(l.rows, &row{a: a, rank: theme.SeverityRank(level(&a)), search: searchText(&a)})
 	}
-	if len(changed)*8 > len(l.view)+8 {
-		l.rebuild()
+	if len(changed)*8 > len(l.order)+8 {
+		l.resort()
 		return
 	}
-	kept := l.view[:0]
-	for _, i := range l.view {
+	l.order = l.place(l.order, changed, func(int) bool { return true })
+	l.view = l.place(l.view, changed, l.visible)
+	l.restoreSelection()
+}
+
+// place removes the changed rows from the sorted index s and puts back those keep
+// accepts, in order.
+func (l *alertList) place(s []int, changed map[int]bool, keep func(int) bool) []int {
+	kept := s[:0]
+	for _, i := range s {
 		if !changed[i] {
 			kept = append(kept, i)
 		}
 	}
-	l.view = kept
-	if len(changed) <= 16 {
-		for i := range changed {
-			l.insert(i)
-		}
-		l.restoreSelection()
-		return
-	}
-	// Many changes: sort them and merge with the ordered view in one pass.
+	s = kept
 	add := make([]int, 0, len(changed))
 	for i := range changed {
-		if l.visible(i) {
+		if keep(i) {
 			add = append(add, i)
 		}
 	}
+	if len(add) <= 16 {
+		for _, i := range add {
+			at := sort.Search(len(s), func(k int) bool { return l.less(i, s[k]) })
+			s = append(s, 0)
+			copy(s[at+1:], s[at:])
+			s[at] = i
+		}
+		return s
+	}
 	sort.Slice(add, func(x, y int) bool { return l.less(add[x], add[y]) })
-	merged := make([]int, 0, len(l.view)+len(add))
-	v := l.view
-	for len(v) > 0 && len(add) > 0 {
-		if l.less(add[0], v[0]) {
+	merged := make([]int, 0, len(s)+len(add))
+	for len(s) > 0 && len(add) > 0 {
+		if l.less(add[0], s[0]) {
 			merged, add = append(merged, add[0]), add[1:]
 		} else {
-			merged, v = append(merged, v[0]), v[1:]
+			merged, s = append(merged, s[0]), s[1:]
 		}
 	}
-	merged = append(append(merged, v...), add...)
-	l.view = merged
-	l.restoreSelection()
+	return append(append(merged, s...), add...)
 }
 
 // count adds (d=1) or removes (d=-1) an alert's contribution to the open and
@@ -249,30 +266,13 @@ func (l *alertList) count(a *detect.Alert, d int) {
 	}
 }
 
-// insert places row i into the ordered view if it is visible.
-func (l *alertList) insert(i int) {
-	if !l.visible(i) {
-		return
-	}
-	at := sort.Search(len(l.view), func(k int) bool { return l.less(i, l.view[k]) })
-	l.view = append(l.view, 0)
-	copy(l.view[at+1:], l.view[at:])
-	l.view[at] = i
-}
-
-// refresh re-places one row after a local change (saving mark, verdict).
+// refresh re-places one row in the view after a local change (saving mark, verdict).
 func (l *alertList) refresh(id string) {
 	i, ok := l.byID[id]
 	if !ok {
 		return
 	}
-	for k, v := range l.view {
-		if v == i {
-			l.view = append(l.view[:k], l.view[k+1:]...)
-			break
-		}
-	}
-	l.insert(i)
+	l.view = l.place(l.view, map[int]bool{i: true}, l.visible)
 	l.restoreSelection()
 }
 
@@ -349,12 +349,12 @@ func (l *alertList) current() *row {
 	if !ok {
 		return nil
 	}
-	return &l.rows[i]
+	return l.rows[i]
 }
 
 func (l *alertList) setFilter(f string) {
 	l.filter = strings.ToLower(f)
-	l.rebuild()
+	l.refilter()
 }
 
 // openCount returns the alerts open or acknowledged (not suppressed), and suppressed.
@@ -465,7 +465,7 @@ func (l *alertList) View() string {
 	end := min(l.offset+l.height, len(l.view))
 	lines := make([]string, 0, end-l.offset)
 	for k := l.offset; k < end; k++ {
-		lines = append(lines, l.renderRow(&l.rows[l.view[k]], l.width, k == l.cursor))
+		lines = append(lines, l.renderRow(l.rows[l.view[k]], l.width, k == l.cursor))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -514,15 +514,15 @@ func (m Model) key(k tea.KeyMsg) (Model, tea.Cmd, bool) {
 		return m, nil, false
 	case key.Matches(k, m.keys.Sort):
 		m.list.sort = (m.list.sort + 1) % sortKeys
-		m.list.rebuild()
+		m.list.resort()
 		return m, m.setFlash(flashInfo, "sorted by "+m.list.sort.String()), false
 	case key.Matches(k, m.keys.ShowClosed):
 		m.list.showClosed = !m.list.showClosed
-		m.list.rebuild()
+		m.list.refilter()
 		return m, m.setFlash(flashInfo, onOff("closed alerts", m.list.showClosed)), false
 	case key.Matches(k, m.keys.ShowSuppressed):
 		m.list.showSuppressed = !m.list.showSuppressed
-		m.list.rebuild()
+		m.list.refilter()
 		return m, m.setFlash(flashInfo, onOff("suppressed alerts", m.list.showSuppressed)), false
 	case key.Matches(k, m.keys.Allowlists):
 		m.mode = modeManager
