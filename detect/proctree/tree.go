@@ -61,7 +61,7 @@ type node struct {
 	bound int64
 
 	parent, firstChild, lastChild, prevSib, nextSib *node
-	older                                           *node // next older node with the same PID
+	older, newer                                    *node // neighbours in the same-PID chain (newest first)
 	lprev, lnext                                    *node // age list (host's live or exited list)
 }
 
@@ -387,38 +387,45 @@ func unlinkChild(p, c *node) {
 }
 
 func (h *hostTree) unlinkPID(n *node) {
-	head := h.byPID[n.pid]
-	if head == n {
+	// Doubly linked, so evicting the oldest holder of a much-reused PID is O(1): a feed
+	// that reuses one PID forever must not make each eviction walk the whole chain.
+	if n.newer != nil {
+		n.newer.older = n.older
+	} else if h.byPID[n.pid] == n {
 		if n.older != nil {
 			h.byPID[n.pid] = n.older
 		} else {
 			delete(h.byPID, n.pid)
 		}
-		n.older = nil
-		return
 	}
-	for c := head; c != nil; c = c.older {
-		if c.older == n {
-			c.older = n.older
-			n.older = nil
-			return
-		}
+	if n.older != nil {
+		n.older.newer = n.newer
 	}
+	n.older, n.newer = nil, nil
 }
 
-// linkPID inserts n in its PID chain, newest first.
+// linkPID inserts n in its PID chain, newest first. An out-of-order arrival walks at
+// most maxChain generations: lookups never look deeper, so placing it there is exact for
+// every lookup and keeps a hostile feed from making inserts O(chain).
 func (h *hostTree) linkPID(n *node) {
 	head := h.byPID[n.pid]
 	if head == nil || head.sortKey() <= n.sortKey() {
-		n.older = head
+		n.older, n.newer = head, nil
+		if head != nil {
+			head.newer = n
+		}
 		h.byPID[n.pid] = n
 		return
 	}
 	c := head
-	for c.older != nil && c.older.sortKey() > n.sortKey() {
+	for i := 1; c.older != nil && c.older.sortKey() > n.sortKey() && i < maxChain; i++ {
 		c = c.older
 	}
-	n.older, c.older = c.older, n
+	n.older, n.newer = c.older, c
+	if c.older != nil {
+		c.older.newer = n
+	}
+	c.older = n
 }
 
 // livePID finds the process that had pid at time ts: started no later than ts and not
