@@ -59,8 +59,9 @@ type alertList struct {
 	sort             sortKey
 }
 
-// defaultMaxAlerts bounds the alerts the UI holds (the engine keeps 100k in memory).
-const defaultMaxAlerts = 200_000
+// defaultMaxAlerts bounds the alerts the UI holds, as many as the engine keeps in memory
+// (each holds its event and raw record: a few KiB).
+const defaultMaxAlerts = 100_000
 
 func newAlertList(st *theme.Styles) alertList {
 	return alertList{st: st, byID: make(map[string]int), maxRows: defaultMaxAlerts}
@@ -96,20 +97,33 @@ func (l *alertList) evict() []string {
 		ids = append(ids, l.rows[i].a.ID)
 		l.count(&l.rows[i].a, -1)
 	}
+	// Compact the rows and renumber order and view in place: still sorted, no re-sort.
+	remap := make([]int, len(l.rows))
 	kept := l.rows[:0]
 	for i := range l.rows {
-		if !drop[i] {
-			kept = append(kept, l.rows[i])
+		if drop[i] {
+			remap[i] = -1
+			delete(l.byID, l.rows[i].a.ID)
+			continue
 		}
+		remap[i] = len(kept)
+		l.byID[l.rows[i].a.ID] = len(kept)
+		kept = append(kept, l.rows[i])
 	}
 	clear(l.rows[len(kept):])
 	l.rows = kept
-	clear(l.byID)
-	for i := range l.rows {
-		l.byID[l.rows[i].a.ID] = i
+	renumber := func(s []int) []int {
+		out := s[:0]
+		for _, i := range s {
+			if j := remap[i]; j >= 0 {
+				out = append(out, j)
+			}
+		}
+		return out
 	}
+	l.order, l.view = renumber(l.order), renumber(l.view)
 	l.evicted += n
-	l.resort()
+	l.restoreSelection()
 	return ids
 }
 

@@ -46,7 +46,7 @@ type Config struct {
 	Initial      []detect.Alert
 	InitialTrees map[string]proctree.Snapshot
 	ReadOnly     bool
-	// MaxAlerts bounds the alerts the UI holds (0: 200 000); the store keeps them all.
+	// MaxAlerts bounds the alerts the UI holds (0: 100 000); the store keeps them all.
 	MaxAlerts int
 	// User is recorded as the author of allowlist entries.
 	User string

@@ -465,6 +465,14 @@ func TestEvictKeepsSelectionAndOpenAlerts(t *testing.T) {
 	if open != 10 {
 		t.Errorf("open count %d, want 10", open)
 	}
+	for k := 1; k < len(m.list.view); k++ {
+		if m.list.less(m.list.view[k], m.list.view[k-1]) {
+			t.Fatalf("view out of order at %d after eviction", k)
+		}
+	}
+	if len(m.list.order) != len(m.list.rows) {
+		t.Errorf("order has %d entries for %d rows", len(m.list.order), len(m.list.rows))
+	}
 	if !strings.Contains(m.View(), "13 older alerts only in the store") {
 		t.Error("eviction not shown")
 	}
