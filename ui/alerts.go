@@ -405,6 +405,10 @@ func statusWord(a *detect.Alert) string {
 	return string(a.Status)
 }
 
+// compactRowWidth is the list width below which rows drop seconds and "closed:" to keep
+// room for the process names.
+const compactRowWidth = 40
+
 // renderRow draws one row in exactly width cells: time, severity word, host,
 // parent → child, count, status, SUPPRESSED. Event text is sanitized first, then
 // measured and cut, then styled.
@@ -432,6 +436,16 @@ func (l *alertList) renderRow(r *row, width int, selected bool) string {
 	proc := cell(baseName(a.Event.Parent.Image)) + g.Arrow + cell(baseName(a.Event.Process.Image))
 	fixed := 1 + len(ts) + 1 + 4 + 1 + ansi.StringWidth(host) + 1
 	room := width - fixed - ansi.StringWidth(tail)
+	if width < compactRowWidth && r.saving == "" {
+		// Narrow pane (80x24): the child's name matters more than seconds and the word
+		// "closed", so every row compacts those before names are cut away.
+		ts = ts[:5]
+		short := strings.TrimPrefix(status, "closed:")
+		tail = tail[:len(tail)-len(status)] + short
+		status = short
+		fixed -= 3
+		room = width - fixed - ansi.StringWidth(tail)
+	}
 	if room < 4 {
 		// Too narrow for everything: keep the status, drop the process names.
 		room = 0
