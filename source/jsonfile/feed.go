@@ -47,9 +47,10 @@ import (
 	"github.com/vigil-soc/vigil/source/decode"
 )
 
-// DefaultDebounce is how long a burst of file-system events is coalesced after the first
-// one has been handled. The first event of a burst is handled at once, so the debounce
-// bounds work per file under heavy writes without adding latency to a lone append.
+// DefaultDebounce is the window in which file-system events are coalesced. The first
+// few events of a window are handled at once, later ones at the window's end, so the
+// debounce bounds the work under heavy writes (at most a few rounds per window) while a
+// lone append is read at once and a busy file waits at most one window.
 const DefaultDebounce = 10 * time.Millisecond
 
 const (

@@ -17,6 +17,9 @@ import (
 	"github.com/vigil-soc/vigil/source/decode"
 )
 
+// burstRounds is how many event rounds run at once within one debounce window.
+const burstRounds = 4
+
 // errStopped says ctx ended while a send was pending; the record was not handed over.
 var errStopped = errors.New("stopped")
 
@@ -111,7 +114,8 @@ func (r *runner) run(ctx context.Context) error {
 
 	deb := time.NewTimer(time.Hour)
 	deb.Stop()
-	armed := false
+	armed := false // a debounce window is open
+	immediate := 0 // rounds run at once in this window
 	poll := time.NewTicker(f.pollEvery())
 	defer poll.Stop()
 	save := time.NewTicker(f.saveEvery())
@@ -143,13 +147,20 @@ func (r *runner) run(ctx context.Context) error {
 				continue
 			}
 			r.dirty[ev.Name] = struct{}{}
-			if !armed {
-				// Leading edge: handle the first event now, coalesce the rest of the burst.
+			switch {
+			case !armed:
+				// Leading edge: handle the first event now, then open a window.
 				err = r.flush(ctx)
-				armed = true
+				armed, immediate = true, 1
 				deb.Reset(f.cfg.Debounce)
+			case immediate < burstRounds:
+				// A few more rounds run at once, so a steady trickle of appends is not
+				// delayed; past them the window coalesces a burst into one round.
+				err = r.flush(ctx)
+				immediate++
 			}
 		case <-deb.C:
+			immediate = 0
 			if len(r.dirty) == 0 {
 				armed = false
 				continue
@@ -448,7 +459,8 @@ func (r *runner) adopt(ctx context.Context, path string, fi os.FileInfo) (*taile
 		t.seek(t.fi.Size()) // read to its end before, under its old name
 	} else {
 		r.remember(t)
-		if err := r.gapScan(ctx, path, t.head); err != nil {
+		t.scanFirst = true
+		if err := r.gapScan(ctx, path, t.file); err != nil {
 			t.file.Close()
 			return nil, err
 		}
@@ -487,9 +499,11 @@ func (r *runner) isKnown(id fileID) bool { _, ok := r.known[id]; return ok }
 // A copytruncate copy of the file being read is known by then: the truncation is
 // noticed, and the copy read, before any scan.
 //
-// live is the head of the file vigil reads at path now: a copy starting with it is a
-// copytruncate whose cut has not happened yet, read from the copy once the cut is seen.
-func (r *runner) gapScan(ctx context.Context, path string, live []byte) error {
+// A copy starting like live (the file being read) or like the file at path now, looked
+// at after listing the directory, is a copytruncate whose cut has not happened yet: its
+// bytes are still in that file, and what the cut removes is read from the copy once the
+// cut is seen.
+func (r *runner) gapScan(ctx context.Context, path string, live *os.File) error {
 	since, ok := r.verified[path]
 	if !ok {
 		return nil
@@ -526,12 +540,21 @@ func (r *runner) gapScan(ctx context.Context, path string, live []byte) error {
 		cs = append(cs, cand{p, fi})
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].fi.ModTime().Before(cs[j].fi.ModTime()) })
+	// Both the file being read and whatever is at path now count as live: the path may
+	// have moved on to a file whose copytruncate is pending.
+	var liveHeads [2][]byte
+	if len(cs) > 0 {
+		if live != nil {
+			liveHeads[0] = headOf(live)
+		}
+		liveHeads[1] = readHead(path)
+	}
 	for _, c := range cs {
 		t, err := openTailer(c.path, r.f.name, r.f.cfg.MaxRecord)
 		if err != nil {
 			continue
 		}
-		if samePrefix(t.head, live) {
+		if samePrefix(t.head, liveHeads[0]) || samePrefix(t.head, liveHeads[1]) {
 			// A copytruncate copy whose truncation has not happened yet: its bytes are
 			// still in the file at path, and the copy is read once the cut is seen.
 			t.file.Close()
@@ -558,6 +581,11 @@ func readHead(path string) []byte {
 		return nil
 	}
 	defer f.Close()
+	return headOf(f)
+}
+
+// headOf returns f's first bytes (up to headSize).
+func headOf(f *os.File) []byte {
 	buf := make([]byte, headSize)
 	n, _ := f.ReadAt(buf, 0)
 	return buf[:n]
@@ -658,6 +686,16 @@ func (r *runner) drain(ctx context.Context, t *tailer) error {
 	}
 	for {
 		n, rerr := t.file.ReadAt(r.buf, t.pos)
+		if n > 0 && t.scanFirst && r.tails[t.path] == t {
+			// A new file vigil first saw empty may have been written, copied and
+			// truncated since: nothing it read could tell. Look for such a copy once
+			// more before its first bytes, then read them again.
+			t.scanFirst = false
+			if err := r.gapScan(ctx, t.path, t.file); err != nil {
+				return err
+			}
+			continue
+		}
 		if n > 0 {
 			// Re-check after reading: if the file was truncated and rewritten meanwhile,
 			// these bytes may be new data at an old offset; the copy has the real ones.
@@ -717,7 +755,7 @@ func (r *runner) truncation(ctx context.Context, t *tailer) error {
 	r.f.mu.Lock()
 	r.f.truncs++
 	r.f.mu.Unlock()
-	cp, size := findCopy(t)
+	cp, size := findCopy(t, r.isKnown)
 	switch {
 	case cp != nil:
 		if id, err := fileIDOf(cp); err == nil {
@@ -738,7 +776,7 @@ func (r *runner) truncation(ctx context.Context, t *tailer) error {
 	}
 	// Copies of the file made and truncated again before vigil looked.
 	if r.tails[t.path] == t {
-		if err := r.gapScan(ctx, t.path, readHead(t.path)); err != nil {
+		if err := r.gapScan(ctx, t.path, t.file); err != nil {
 			return err
 		}
 	}

@@ -147,6 +147,9 @@ func TestAppendLatency(t *testing.T) {
 	slices.Sort(lat)
 	p50, p99 := lat[n/2], lat[n*99/100]
 	t.Logf("append -> event over %d appends: p50 %v, p99 %v, max %v", n, p50, p99, lat[n-1])
+	if raceEnabled {
+		return // the race detector slows everything 5-10x: the figure is not the product's
+	}
 	if p99 >= 50*time.Millisecond {
 		t.Errorf("p99 %v, want under 50ms", p99)
 	}

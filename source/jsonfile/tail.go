@@ -42,6 +42,7 @@ type tailer struct {
 	// copytruncate is newer.
 	okAt      time.Time
 	failed    bool // the last read failed
+	scanFirst bool // look for rotated copies again before the first bytes are read
 	lastData  time.Time
 	retiredAt time.Time
 	id        fileID
@@ -264,10 +265,10 @@ const mtimeSlack = time.Second
 // maxCandidates bounds the files opened when looking for a rotated copy.
 const maxCandidates = 4096
 
-// findCopy looks for the copy a copytruncate made of t's file: a sibling at least t.pos
-// long that starts with the head t saw and holds the bytes t read last just before
-// t.pos. It returns the open copy and its size.
-func findCopy(t *tailer) (*os.File, int64) {
+// findCopy looks for the copy a copytruncate made of t's file: a sibling not read yet,
+// at least t.pos long, that starts with the head t saw, holds the bytes t read last
+// just before t.pos, and sums like t's bytes. It returns the open copy and its size.
+func findCopy(t *tailer, known func(fileID) bool) (*os.File, int64) {
 	if len(t.head) == 0 {
 		return nil, 0
 	}
@@ -280,6 +281,10 @@ func findCopy(t *tailer) (*os.File, int64) {
 		fi, err := f.Stat()
 		if err != nil || fi.Size() < t.pos || os.SameFile(fi, t.fi) {
 			f.Close()
+			continue
+		}
+		if id, ok := fileIDOfInfo(p, fi); ok && known(id) {
+			f.Close() // already read whole, as a file rotated away unseen
 			continue
 		}
 		if n, _ := f.ReadAt(buf, 0); n == len(buf) && bytes.Equal(buf, t.head) {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package jsonfile
+
+const raceEnabled = false
