@@ -16,11 +16,12 @@ type acIndex struct {
 	nclass    int
 	row       []int32   // while building: state -> its dense row, or -1 for a sparse (deep) state
 	ndense    int32     // states below this (the shallow ones, after renumber) are dense
-	delta     []int32   // dense state*nclass + class -> next state (with outFlag)
-	fail      []int32   // state -> failure state
+	denseEnd  int32     // ndense*nclass: state codes below it are dense row offsets
+	delta     []int32   // dense row offset + class -> next state code (with outFlag)
+	fail      []int32   // state -> failure state (a state code after renumber)
 	edgeStart []int32   // sparse edges of state st: edgeStart[st] .. edgeStart[st+1]
 	edgeClass []uint16  // edge's byte class
-	edgeNext  []int32   // edge's target
+	edgeNext  []int32   // edge's target (a state code after renumber, with outFlag)
 	dict      []int32   // state -> nearest state on its failure chain (itself included) ending a needle; -1: none
 	dictNext  []int32   // state -> the next such state further along the chain
 	outs      [][]int32 // state -> needles ending exactly here
@@ -218,18 +219,27 @@ func (a *acIndex) renumber(queue []int32) {
 	for i, st := range queue {
 		id[st] = int32(i)
 	}
-	flagged := func(st int32) int32 {
-		if a.dict[st] >= 0 {
-			return id[st] | outFlag
-		}
-		return id[st]
-	}
 	nc := a.nclass
 	ndense := 0
 	for _, st := range queue {
 		if a.row[st] >= 0 {
 			ndense++
 		}
+	}
+	// A transition holds the target's code: a dense state's row offset in delta (so the
+	// scan adds the class without a multiply), or past denseEnd, a sparse state.
+	denseEnd := int32(ndense * nc)
+	code := func(st int32) int32 {
+		if i := id[st]; i < int32(ndense) {
+			return i * int32(nc)
+		}
+		return denseEnd + id[st] - int32(ndense)
+	}
+	flagged := func(st int32) int32 {
+		if a.dict[st] >= 0 {
+			return code(st) | outFlag
+		}
+		return code(st)
 	}
 	delta := make([]int32, ndense*nc)
 	fail := make([]int32, n)
@@ -251,7 +261,7 @@ func (a *acIndex) renumber(queue []int32) {
 				delta[i*nc+c] = flagged(a.delta[int(r)*nc+c])
 			}
 		}
-		fail[i] = id[a.fail[st]]
+		fail[i] = code(a.fail[st])
 		for e := a.edgeStart[st]; e < a.edgeStart[st+1]; e++ {
 			edgeClass = append(edgeClass, a.edgeClass[e])
 			edgeNext = append(edgeNext, flagged(a.edgeNext[e]))
@@ -261,26 +271,35 @@ func (a *acIndex) renumber(queue []int32) {
 		dictNext[i] = re(a.dictNext[st])
 		outs[i] = a.outs[st]
 	}
-	a.ndense = int32(ndense)
+	a.ndense, a.denseEnd = int32(ndense), denseEnd
 	a.row = nil
 	a.delta, a.fail, a.edgeStart, a.edgeClass, a.edgeNext = delta, fail, edgeStart, edgeClass, edgeNext
 	a.dict, a.dictNext, a.outs = dict, dictNext, outs
 }
 
-// step moves the automaton from st (unflagged) on byte class c; the result carries
-// outFlag when the new state has outputs.
+// step moves the automaton from state code st (unflagged) on byte class c; the result
+// carries outFlag when the new state has outputs.
 func (a *acIndex) step(st int32, c uint16) int32 {
 	for {
-		if st < a.ndense {
-			return a.delta[int(st)*a.nclass+int(c)]
+		if st < a.denseEnd {
+			return a.delta[st+int32(c)]
 		}
-		for e := a.edgeStart[st]; e < a.edgeStart[st+1]; e++ {
+		i := st - a.denseEnd + a.ndense
+		for e := a.edgeStart[i]; e < a.edgeStart[i+1]; e++ {
 			if a.edgeClass[e] == c {
 				return a.edgeNext[e]
 			}
 		}
-		st = a.fail[st]
+		st = a.fail[i]
 	}
+}
+
+// stateOf turns a state code back into the state number that indexes dict and outs.
+func (a *acIndex) stateOf(st int32) int32 {
+	if st < a.denseEnd {
+		return st / int32(a.nclass)
+	}
+	return st - a.denseEnd + a.ndense
 }
 
 // scratch is per-Match state: which needles and rules this event already triggered.

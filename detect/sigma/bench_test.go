@@ -80,3 +80,26 @@ func BenchmarkAllSigmaHQ(b *testing.B) {
 	set, _ := NewSet(rules)
 	benchSet(b, set, benchEvents(b))
 }
+
+// BenchmarkAutomatonPass: only the substring automata of the process-creation bucket
+// over each real event (the part of Match that reads every byte of every indexed field).
+func BenchmarkAutomatonPass(b *testing.B) {
+	rules, ref := LoadPaths([]string{sharedDir(b, "sigma/rules")}, nil)
+	if len(ref) > 0 {
+		b.Fatalf("refused: %v", ref)
+	}
+	set, _ := NewSet(rules)
+	evs := benchEvents(b)
+	sc := set.pool.Get().(*scratch)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for _, k := range sc.touched {
+			clear(sc.needles[k])
+			sc.scanned[k] = false
+		}
+		sc.touched = sc.touched[:0]
+		for _, k := range set.procStart.subs {
+			set.runAC(k, &evs[i%len(evs)], sc)
+		}
+	}
+}
