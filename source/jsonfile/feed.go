@@ -23,7 +23,9 @@
 //   - several rotations between two looks: files rotated away that vigil never opened
 //     (named the file's name plus a suffix such as ".1" or "-20261204", changed since the
 //     last look, not known by identity, not compressed) are read whole, oldest first,
-//     before the new file. A file renamed into a glob's reach keeps its position.
+//     before the new file. A file renamed into a glob's reach keeps its position. When
+//     vigil lags that far behind, records of different files may come out in a
+//     different order than written (each file's own records stay in order).
 //
 // Limits: a truncation that rewrites the same head and the same bytes before the read
 // position (and leaves the file at least as long) is invisible; the undrained tail of a
