@@ -466,6 +466,23 @@ func TestCheckpointResumeNoLossNoDuplicates(t *testing.T) {
 	wantSeqs(t, r.take(t, 4), 35)
 }
 
+func TestCheckpointResumeAfterCopyTruncateWhileDown(t *testing.T) {
+	ls := lines(t)
+	path := filepath.Join(t.TempDir(), "x.log")
+	appendSeq(t, path, ls, 0, 10)
+	cps := &memCheckpoints{}
+	r := start(t, Config{Patterns: []string{path}, FromStart: true, Checkpoints: cps})
+	wantSeqs(t, r.take(t, 4), 0)
+	r.stop(t)
+	// While vigil is down: more lines, then logrotate's copytruncate, then new lines.
+	appendSeq(t, path, ls, 10, 12)
+	rotateCopyTruncate(t, path, path+"-20261204")
+	appendSeq(t, path, ls, 12, 15)
+	r = start(t, Config{Patterns: []string{path}, Checkpoints: cps})
+	wantSeqs(t, r.take(t, 11), 4) // 4..11 from the copy, from the checkpoint on; then 12..14
+	r.none(t, 100*time.Millisecond)
+}
+
 func TestCheckpointOfReplacedFileStartsAtZero(t *testing.T) {
 	ls := lines(t)
 	path := filepath.Join(t.TempDir(), "x.log")

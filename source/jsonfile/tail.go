@@ -307,20 +307,34 @@ func (t *tailer) sumMatches(f *os.File) bool {
 	return err == nil && sum == t.sum
 }
 
-// findByID looks beside path for the file a checkpoint names by identity (renamed by a
-// rotation while vigil was not running).
-func findByID(path string, id fileID) *os.File {
+// findResumable looks beside path for the file a checkpoint was taken on, rotated away
+// while vigil was not running: renamed (same identity) or copied by a copytruncate (same
+// head), either way at least as long as the checkpoint's offset. Identity wins.
+func findResumable(path string, cp *checkpoint) *os.File {
+	var byHead *os.File
 	for _, p := range siblings(path, time.Time{}) {
 		f, err := os.Open(p)
 		if err != nil {
 			continue
 		}
-		if got, err := fileIDOf(f); err == nil && got == id {
+		fi, err := f.Stat()
+		if err != nil || fi.Size() < cp.Offset || !cp.headMatches(f) {
+			f.Close()
+			continue
+		}
+		if id, err := fileIDOf(f); err == nil && id == cp.id() {
+			if byHead != nil {
+				byHead.Close()
+			}
 			return f
+		}
+		if byHead == nil { // siblings come newest first
+			byHead = f
+			continue
 		}
 		f.Close()
 	}
-	return nil
+	return byHead
 }
 
 // openAtStart opens a file present when the feed starts, at its checkpoint when the
@@ -354,21 +368,24 @@ func (r *runner) openAtStart(ctx context.Context, path string) {
 	r.addTail(t)
 }
 
-// resumeRotated finds the file a checkpoint was taken on, now rotated away, and queues
-// it to be drained from the checkpoint's offset.
+// resumeRotated finds the file a checkpoint was taken on, now rotated away (renamed or
+// copied and truncated), and queues it to be drained from the checkpoint's offset.
 func (r *runner) resumeRotated(ctx context.Context, cur *tailer, cp *checkpoint) {
-	old := findByID(cur.path, cp.id())
+	old := findResumable(cur.path, cp)
 	if old == nil {
 		return
 	}
 	fi, err := old.Stat()
-	if err != nil || fi.Size() < cp.Offset || !cp.headMatches(old) {
+	if err != nil {
 		old.Close()
 		return
 	}
 	t := &tailer{
 		path: cur.path, feedName: r.f.name, file: old, fi: fi, fr: decode.NewFramer(r.f.cfg.MaxRecord),
-		saved: -1, headBuf: make([]byte, headSize), lastBuf: make([]byte, lastSize), retiredAt: time.Now(), id: cp.id(), idOK: true,
+		saved: -1, headBuf: make([]byte, headSize), lastBuf: make([]byte, lastSize), retiredAt: time.Now(),
+	}
+	if id, err := fileIDOf(old); err == nil {
+		t.id, t.idOK = id, true
 	}
 	r.remember(t)
 	if _, err := t.truncated(); err != nil {
