@@ -147,7 +147,7 @@ func (f *sourceFlags) feeds(cp source.Checkpointer) ([]source.Feed, error) {
 		feeds = append(feeds, d)
 	}
 	if f.winlog {
-		w, err := winevent.New(winevent.Config{Channels: f.channels, Checkpoints: cp})
+		w, err := winevent.New(winevent.Config{Channels: f.channels, Checkpoints: cp, MaxRecord: f.maxRecord})
 		if err != nil {
 			return nil, flagErr("--winlog", "", err)
 		}

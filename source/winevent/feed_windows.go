@@ -53,10 +53,11 @@ type evtHandle uintptr
 
 // Feed is a subscription to the local event log.
 type Feed struct {
-	name     string
-	query    string
-	cps      source.Checkpointer
-	counters source.Counters
+	name      string
+	query     string
+	cps       source.Checkpointer
+	maxRecord int
+	counters  source.Counters
 }
 
 // New checks cfg and returns a feed ready to Run.
@@ -69,7 +70,10 @@ func New(cfg Config) (*Feed, error) {
 	if name == "" {
 		name = "winlog"
 	}
-	f := &Feed{name: name, query: buildQuery(sel), cps: cfg.Checkpoints}
+	f := &Feed{name: name, query: buildQuery(sel), cps: cfg.Checkpoints, maxRecord: cfg.MaxRecord}
+	if f.maxRecord == 0 {
+		f.maxRecord = decode.DefaultMaxRecord
+	}
 	f.counters.SetState(source.StateStarting, "")
 	return f, nil
 }
@@ -208,7 +212,7 @@ func (f *Feed) runOnce(ctx context.Context, out chan<- source.Event) error {
 func (f *Feed) handle(ctx context.Context, h evtHandle, buf []uint16, out chan<- source.Event) ([]uint16, error) {
 	c := &f.counters
 	c.Records.Add(1)
-	xml, buf, err := render(h, evtRenderEventXML, buf, decode.DefaultMaxRecord)
+	xml, buf, err := render(h, evtRenderEventXML, buf, f.maxRecord)
 	if errors.Is(err, errTooBig) {
 		c.Skipped.Add(1)
 		return buf, nil
@@ -218,6 +222,10 @@ func (f *Feed) handle(ctx context.Context, h evtHandle, buf []uint16, out chan<-
 		return buf, nil
 	}
 	c.Bytes.Add(uint64(len(xml)))
+	if len(xml) > f.maxRecord { // render bounds UTF-16 bytes; the limit is on the text
+		c.Skipped.Add(1)
+		return buf, nil
+	}
 	var ev source.Event
 	if err := decode.Decode([]byte(xml), source.Origin{Feed: f.name, Where: "winlog"}, &ev); err != nil {
 		c.DecodeError(source.FormatXML, err.Error())

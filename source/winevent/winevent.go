@@ -42,6 +42,9 @@ type Config struct {
 	Checkpoints source.Checkpointer
 	// Name is the feed's name; "" means "winlog".
 	Name string
+	// MaxRecord bounds one rendered event in bytes of UTF-8 XML; larger ones are skipped
+	// and counted. 0 means decode.DefaultMaxRecord.
+	MaxRecord int
 }
 
 // maxChannelName bounds a channel name; Windows channel names are far shorter.
@@ -58,6 +61,9 @@ type selection struct {
 
 // selections returns the default selections followed by cfg's channels.
 func selections(cfg Config) ([]selection, error) {
+	if cfg.MaxRecord < 0 {
+		return nil, fmt.Errorf("winevent: max record %d: must not be negative", cfg.MaxRecord)
+	}
 	q := cfg.Query
 	if q == "" {
 		q = "*"

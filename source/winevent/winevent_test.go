@@ -47,6 +47,7 @@ func TestSelectionsRefuseBadChannels(t *testing.T) {
 		{Config{Channels: []string{"\xff"}}, `winevent: channel "\xff": not valid UTF-8`},
 		{Config{Query: strings.Repeat("*", maxQuery+1)}, "winevent: query is 4097 bytes, more than 4096"},
 		{Config{Query: "a\x00b"}, "winevent: query is not valid text"},
+		{Config{MaxRecord: -1}, "winevent: max record -1: must not be negative"},
 	} {
 		_, err := selections(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
