@@ -167,6 +167,8 @@ func (f *sourceFlags) check() error {
 		return flagErr("--max-conns", fmt.Sprint(f.maxConns), errors.New("must not be negative"))
 	case f.idleTimeout < 0:
 		return flagErr("--idle-timeout", f.idleTimeout.String(), errors.New("must not be negative"))
+	case f.maxRecord != 0 && len(f.files) == 0 && !f.winlog:
+		return flagErr("--max-record", fmt.Sprint(f.maxRecord), errors.New("applies to --file and --winlog only"))
 	case f.fromStart && len(f.files) == 0:
 		return flagErr("--from-start", "", errors.New("applies to --file only"))
 	case len(f.channels) > 0 && !f.winlog:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-soc/vigil/source"
 	"github.com/vigil-soc/vigil/source/winevent"
 )
 
@@ -150,6 +152,7 @@ func TestSourceFlagsErrors(t *testing.T) {
 		{[]string{"--channel", "Application"}, "--channel Application: needs --winlog"},
 		{[]string{"--from-start"}, "--from-start: applies to --file only"},
 		{[]string{"--file", "x", "--max-record", "-1"}, "--max-record -1: must not be negative"},
+		{[]string{"--listen", "udp://:514", "--max-record", "100"}, "--max-record 100: applies to --file and --winlog only"},
 		{[]string{"--file", "x", "--max-message", "100"}, "--max-message 100: applies to --listen and --connect only"},
 		{[]string{"--file", "x", "--max-conns", "3"}, "--max-conns 3: applies to --listen only"},
 		{[]string{"--file", "x", "--idle-timeout", "1s"}, "--idle-timeout 1s: applies to --listen and --connect only"},
@@ -182,5 +185,43 @@ func TestSourceFlagsWinlog(t *testing.T) {
 	var fe *flagError
 	if !errors.As(err, &fe) || fe.flag != "--winlog" {
 		t.Errorf("err %T does not name --winlog", err)
+	}
+}
+
+// The flags' feeds run under source.RunAll and deliver a real file's records.
+func TestSourceFlagsFeedsRun(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "source", "jsonfile", "testdata", "winlogbeat-sysmon-9.01.records1-7.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sysmon.xml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	feeds, err := parseSourceFlags(t, "--file", path, "--from-start").feeds(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan source.Event)
+	done := make(chan error, 1)
+	go func() { done <- source.RunAll(ctx, feeds, out) }()
+	for i := range 7 {
+		select {
+		case ev := <-out:
+			if ev.Channel != "Microsoft-Windows-Sysmon/Operational" || ev.Origin.Line != int64(i+1) {
+				t.Errorf("event %d: channel %q origin %s", i, ev.Channel, ev.Origin)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d of 7 events", i)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	if _, open := <-out; open {
+		t.Fatal("out not closed after RunAll")
 	}
 }
