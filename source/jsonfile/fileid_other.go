@@ -14,3 +14,6 @@ func fileIDOf(*os.File) (fileID, error) {
 
 // fileIDOfInfo is unavailable here: rotated files are recognized by name and head only.
 func fileIDOfInfo(string, os.FileInfo) (fileID, bool) { return fileID{}, false }
+
+// openShared opens path for reading.
+func openShared(path string) (*os.File, error) { return os.Open(path) }

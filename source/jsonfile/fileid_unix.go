@@ -29,3 +29,6 @@ func fileIDOfInfo(_ string, fi os.FileInfo) (fileID, bool) {
 	}
 	return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, true //nolint:unconvert // Dev/Ino types vary per OS
 }
+
+// openShared opens path for reading; on Unix a reader never blocks a rename or delete.
+func openShared(path string) (*os.File, error) { return os.Open(path) }

@@ -576,7 +576,7 @@ func (r *runner) gapScan(ctx context.Context, path string, live *os.File) error 
 
 // readHead returns the first bytes of the file at path (nil if there is none).
 func readHead(path string) []byte {
-	f, err := os.Open(path)
+	f, err := openShared(path)
 	if err != nil {
 		return nil
 	}

@@ -50,7 +50,7 @@ type tailer struct {
 }
 
 func openTailer(path, feedName string, maxRecord int) (*tailer, error) {
-	f, err := os.Open(path) // the error names the file
+	f, err := openShared(path) // the error names the file
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func findCopy(t *tailer, known func(fileID) bool) (*os.File, int64) {
 	}
 	buf := make([]byte, len(t.head))
 	for _, p := range siblings(t.path, t.okAt) {
-		f, err := os.Open(p)
+		f, err := openShared(p)
 		if err != nil {
 			continue
 		}
@@ -313,7 +313,7 @@ func (t *tailer) sumMatches(f *os.File) bool {
 func findResumable(path string, cp *checkpoint) *os.File {
 	var byHead *os.File
 	for _, p := range siblings(path, time.Time{}) {
-		f, err := os.Open(p)
+		f, err := openShared(p)
 		if err != nil {
 			continue
 		}
