@@ -163,15 +163,21 @@ func (a *accessor) get(ev *source.Event) (value, bool) {
 // lengths are skipped before folding. (Only exotic runes such as the Kelvin sign fold
 // across lengths; a field name spelt with them is not found under its ASCII name.)
 func lookup(ev *source.Event, name string) (string, bool) {
+	fold := -1 // first name equal under case folding; an exact name anywhere wins
 	for i := range ev.Fields {
-		if ev.Fields[i].Name == name {
+		n := ev.Fields[i].Name
+		if len(n) != len(name) {
+			continue
+		}
+		if n == name {
 			return ev.Fields[i].Value, true
+		}
+		if fold < 0 && strings.EqualFold(n, name) {
+			fold = i
 		}
 	}
-	for i := range ev.Fields {
-		if n := ev.Fields[i].Name; len(n) == len(name) && strings.EqualFold(n, name) {
-			return ev.Fields[i].Value, true
-		}
+	if fold >= 0 {
+		return ev.Fields[fold].Value, true
 	}
 	return "", false
 }

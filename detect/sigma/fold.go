@@ -110,6 +110,46 @@ func containsFold(s, p string) bool {
 	c0 := p[0]
 	if c0 < utf8.RuneSelf {
 		l0 := lowerASCII[c0]
+		if l0 != 'k' && l0 != 's' {
+			// Only k and s have non-ASCII case partners (Kelvin sign, long s): any other
+			// ASCII first byte must occur as itself in either case, so jump between those.
+			u0 := l0
+			if 'a' <= l0 && l0 <= 'z' {
+				u0 = l0 - ('a' - 'A')
+			}
+			nl, nu := -2, -2 // next positions of l0 and u0 at or after i; -2: unknown, -1: none
+			if u0 == l0 {
+				nu = -1
+			}
+			for i := 0; i < len(s); {
+				if nl != -1 && nl < i {
+					if k := strings.IndexByte(s[i:], l0); k >= 0 {
+						nl = i + k
+					} else {
+						nl = -1
+					}
+				}
+				if nu != -1 && nu < i {
+					if k := strings.IndexByte(s[i:], u0); k >= 0 {
+						nu = i + k
+					} else {
+						nu = -1
+					}
+				}
+				j := nl
+				if nu >= 0 && (j < 0 || nu < j) {
+					j = nu
+				}
+				if j < 0 {
+					return false
+				}
+				if hasPrefixFold(s[j:], p) {
+					return true
+				}
+				i = j + 1
+			}
+			return false
+		}
 		for i := 0; i < len(s); i++ {
 			c := s[i]
 			// A non-ASCII byte may start a rune that folds to ASCII (Kelvin sign, long s).

@@ -71,3 +71,24 @@ func FuzzStarMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzContainsFold: the byte-jumping search for needles with an ASCII first byte finds
+// what trying every position finds.
+func FuzzContainsFold(f *testing.F) {
+	f.Add("cmd.exe /c WHOAMI", "whoami")
+	f.Add("\u212Aernel32 ſc", "kernel32")
+	f.Add("xSſs", "sS")
+	f.Add("ab\xffAB", "ab\xff")
+	f.Fuzz(func(t *testing.T, s, p string) {
+		if p == "" || p[0] >= 0x80 || len(s) > 512 || len(p) > 32 {
+			return
+		}
+		want := false
+		for i := 0; i <= len(s) && !want; i++ {
+			want = hasPrefixFold(s[i:], p)
+		}
+		if got := containsFold(s, p); got != want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", s, p, got, want)
+		}
+	})
+}
