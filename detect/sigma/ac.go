@@ -343,6 +343,16 @@ func (hx *hits) found(m *valueMatcher) (found, known bool) {
 	return false, false
 }
 
+// litMissing reports whether the automaton pass proved that the value lacks the literal
+// a glob or regex matcher requires (m.lit, compared case-folded: a superset of cased).
+func (hx *hits) litMissing(m *valueMatcher) bool {
+	if m.op != vGlob && m.op != vRegex {
+		return false
+	}
+	found, known := hx.found(m)
+	return known && !found
+}
+
 // contains reports whether the ASCII value s contains m's ASCII needle (case-folded).
 func (hx *hits) contains(m *valueMatcher, s string) bool {
 	if f, known := hx.found(m); known {

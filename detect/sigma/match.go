@@ -473,6 +473,8 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 				if found, known := hx.found(m); known && !found || !known && !m.matchField(ev, v, ok) {
 					return false
 				}
+			case m.lit != "" && ok && hx.litMissing(m):
+				return false
 			case !m.matchField(ev, v, ok):
 				return false
 			}
@@ -505,6 +507,9 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 				}
 				continue
 			}
+		}
+		if m.lit != "" && ok && hx.litMissing(m) {
+			continue
 		}
 		if m.matchField(ev, v, ok) {
 			return true

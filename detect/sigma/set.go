@@ -337,11 +337,19 @@ func (s *Set) add(b *bucket, i int32, r *Rule) {
 				}
 				for vi := range f.vals {
 					m := &f.vals[vi]
-					if !m.asciiContains || m.s == "" {
+					needle := m.s
+					if !m.asciiContains {
+						// A glob's or regex's required literal: the pass can rule it out.
+						needle = ""
+						if (m.op == vGlob || m.op == vRegex) && isASCII(m.lit) {
+							needle = m.lit
+						}
+					}
+					if needle == "" {
 						continue
 					}
 					k, a := s.acFor(b, f.acc)
-					if id := a.addNeedle(m.s); k < 1<<(31-slotBits) && id < 1<<slotBits {
+					if id := a.addNeedle(needle); k < 1<<(31-slotBits) && id < 1<<slotBits {
 						s.slots[i][m.seq] = int32(k)<<slotBits | id
 					}
 				}
