@@ -126,6 +126,11 @@ func (f *sourceFlags) feeds(cp source.Checkpointer) ([]source.Feed, error) {
 		if err != nil {
 			return nil, flagErr("--listen", u, err)
 		}
+		// Bind now, so "address in use" or a bad certificate is a usage error before
+		// anything starts, not a runtime failure found later by RunAll.
+		if err := l.Bind(); err != nil {
+			return nil, flagErr("--listen", u, err)
+		}
 		feeds = append(feeds, l)
 	}
 	for _, u := range f.connect {

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"io"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -223,5 +224,20 @@ func TestSourceFlagsFeedsRun(t *testing.T) {
 	}
 	if _, open := <-out; open {
 		t.Fatal("out not closed after RunAll")
+	}
+}
+
+// TestSourceFlagsListenBusy: a port already taken is reported by feeds(), naming the flag,
+// before anything runs (hunt and the TUI exit 2 on it).
+func TestSourceFlagsListenBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	u := "tcp://" + busy.Addr().String()
+	_, err = parseSourceFlags(t, "--listen", u).feeds(nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "--listen "+u+": ") || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("feeds(--listen %s) = %v; want a --listen error saying the address is in use", u, err)
 	}
 }
