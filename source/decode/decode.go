@@ -216,6 +216,12 @@ func (d *decoder) decodeRecord(start, end int) bool {
 		d.addHeaderFields(start, &hdr)
 		start += len(p) - len(payload)
 		p = payload
+		if len(p) > 1 && p[0] == '<' && p[1] >= '0' && p[1] <= '9' {
+			// A relay wrapped a syslog line in its own header (rsyslog imfile on a syslog
+			// file, then omfwd): unwrap the inner one too. Its host and time, the original
+			// sender's, win; both headers' fields are kept (the relay's first).
+			return d.decodeRecord(start, end)
+		}
 	}
 	d.rec, d.base = p, start
 	switch f := sniffPayload(p); f {
