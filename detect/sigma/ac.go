@@ -309,6 +309,8 @@ type scratch struct {
 	scanned []bool     // per acIndex: the automaton ran over the value (a string)
 	ascii   []bool     // per acIndex: the scanned value holds only ASCII bytes
 	touched []int      // acIndexes whose needle bits are set, for clearing
+	gh      []uint64   // per base-name group: the event's folded base-name hash
+	gok     []bool     // per group: gh is valid (field present, a string, ASCII)
 }
 
 func (sc *scratch) firstRule(i int32) bool {

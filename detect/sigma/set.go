@@ -3,6 +3,7 @@ package sigma
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -20,9 +21,14 @@ type Set struct {
 	procStart, procEnd, channel, anyEv bucket
 	byID                               map[uint32]*bucket
 
-	acs   []*acIndex // every substring index, numbered for scratch.needles
-	slots [][]int32  // per detection rule: valueMatcher.seq -> automaton needle (see hits)
-	pool  sync.Pool  // *scratch, so Match allocates nothing in steady state
+	acs     []*acIndex // every substring index, numbered for scratch.needles
+	ngroups int        // base-name groups over all buckets
+	// pre holds, per detection rule, further requirements its condition implies beyond
+	// the one that made it a candidate, checked against the event's automaton and
+	// base-name results before the rule is evaluated.
+	pre   [][][]preItem
+	slots [][]int32 // per detection rule: valueMatcher.seq -> automaton needle (see hits)
+	pool  sync.Pool // *scratch, so Match allocates nothing in steady state
 }
 
 // bucket holds rules that share a route; within it, rules that can only match when a
@@ -35,6 +41,7 @@ type bucket struct {
 }
 
 type idxGroup struct {
+	gid    int // number across all buckets, for scratch.gh
 	acc    accessor
 	byName map[uint64][]int32
 	all    []int32 // every rule in the group: the fallback for non-ASCII names
@@ -105,6 +112,12 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 			s.add(b, int32(i), r)
 		}
 	}
+	s.pre = make([][][]preItem, len(s.det))
+	for i, r := range s.det {
+		if bs := s.bucketsFor(&r.route); len(bs) == 1 {
+			s.pre[i] = s.prechecks(bs[0], r)
+		}
+	}
 	for _, a := range s.acs {
 		a.build()
 	}
@@ -114,7 +127,8 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 		needleWords[k] = (len(a.rules) + 63) / 64
 	}
 	s.pool.New = func() any {
-		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC), ascii: make([]bool, nAC)}
+		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC), ascii: make([]bool, nAC),
+			gh: make([]uint64, s.ngroups), gok: make([]bool, s.ngroups)}
 		for k := range sc.needles {
 			sc.needles[k] = make([]uint64, needleWords[k])
 		}
@@ -192,6 +206,7 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scra
 	for _, k := range b.subs {
 		s.runAC(k, ev, sc)
 	}
+	s.hashNames(b, ev, sc)
 	for _, i := range b.plain {
 		dst = s.try(i, ev, dst, start, sc)
 	}
@@ -204,18 +219,30 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scra
 		if !ok || v.isNum {
 			continue
 		}
-		h, ascii := foldHash(baseName(v.s))
-		if !ascii {
+		if !sc.gok[grp.gid] {
 			for _, i := range grp.all {
 				dst = s.try(i, ev, dst, start, sc)
 			}
 			continue
 		}
-		for _, i := range grp.byName[h] {
+		for _, i := range grp.byName[sc.gh[grp.gid]] {
 			dst = s.try(i, ev, dst, start, sc)
 		}
 	}
 	return dst
+}
+
+// hashNames computes each base-name group's folded hash for the event (gok false: the
+// field is absent, a number, or not ASCII, which the hash cannot represent).
+func (s *Set) hashNames(b *bucket, ev *source.Event, sc *scratch) {
+	for g := range b.groups {
+		grp := &b.groups[g]
+		v, ok := grp.acc.get(ev)
+		sc.gok[grp.gid] = false
+		if ok && !v.isNum {
+			sc.gh[grp.gid], sc.gok[grp.gid] = foldHash(baseName(v.s))
+		}
+	}
 }
 
 // runAC runs substring index k over its field, recording the needles found and whether
@@ -299,6 +326,11 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 	if !sc.firstRule(i) {
 		return dst
 	}
+	for _, list := range s.pre[i] {
+		if !sc.anyPre(list) {
+			return dst
+		}
+	}
 	r := s.det[i]
 	hx := hits{sc: sc, slots: s.slots[i]}
 	if !r.route.admits(ev) || !r.det.eval(r.det.cond, ev, &hx) {
@@ -379,7 +411,8 @@ func (s *Set) add(b *bucket, i int32, r *Rule) {
 			}
 		}
 		if g == nil {
-			b.groups = append(b.groups, idxGroup{acc: q.acc, byName: map[uint64][]int32{}})
+			b.groups = append(b.groups, idxGroup{gid: s.ngroups, acc: q.acc, byName: map[uint64][]int32{}})
+			s.ngroups++
 			g = &b.groups[len(b.groups)-1]
 		}
 		if len(g.all) == 0 || g.all[len(g.all)-1] != i {
@@ -414,7 +447,9 @@ func score(rs []req) int {
 			best = len(r.name)
 		}
 	}
-	return best
+	// Between equals, fewer alternatives are more selective ('\msdt.exe' beats a list
+	// of eleven parent names).
+	return best<<12 - min(len(rs), 1<<12-1)
 }
 
 // reqCond derives a requirement list for a condition, or nil when it has none
@@ -592,4 +627,128 @@ func subReqs(acc accessor, m *valueMatcher) []req {
 		return []req{{acc: acc, sub: true, nonASCII: true}}
 	}
 	return nil
+}
+
+// preItem is one alternative of a precheck list: a needle (or, id -1, any non-ASCII
+// byte) in automaton k's field, or (name) a base name of group k's field.
+type preItem struct {
+	k    int32
+	id   int32
+	h    uint64
+	name bool
+}
+
+// maxPre bounds the precheck lists kept per rule.
+const maxPre = 4
+
+// prechecks turns the requirements a rule's condition implies, other than its trigger,
+// into lists the event's automaton and base-name results answer; requirements on fields
+// bucket b has no automaton or group for are left out (they only save time).
+func (s *Set) prechecks(b *bucket, r *Rule) [][]preItem {
+	trigger, _ := reqCond(r.det, r.det.cond)
+	var out [][]preItem
+	for _, list := range necessary(r.det, r.det.cond) {
+		if slices.Equal(list, trigger) {
+			continue
+		}
+		if items := s.preItems(b, list); items != nil {
+			out = append(out, items)
+			if len(out) == maxPre {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (s *Set) preItems(b *bucket, list []req) []preItem {
+	items := make([]preItem, 0, len(list))
+	for _, q := range list {
+		if !q.sub {
+			g := slices.IndexFunc(b.groups, func(g idxGroup) bool { return g.acc == q.acc })
+			h, ok := foldHash(q.name)
+			if g < 0 || !ok {
+				return nil
+			}
+			items = append(items, preItem{k: int32(b.groups[g].gid), h: h, name: true})
+			continue
+		}
+		k := slices.IndexFunc(b.subs, func(k int) bool { return s.acs[k].acc == q.acc })
+		if k < 0 {
+			return nil
+		}
+		k = b.subs[k]
+		id := int32(-1)
+		if !q.nonASCII {
+			id = s.acs[k].addNeedle(q.name)
+		}
+		items = append(items, preItem{k: int32(k), id: id})
+	}
+	return items
+}
+
+// necessary lists requirement lists that must all hold for condition n to match: each
+// field of a single-alternative selection, every operand of an AND, and the combined
+// list of an OR.
+func necessary(d *detection, n *cnode) [][]req {
+	var out [][]req
+	switch n.op {
+	case cSel:
+		return necessarySel(&d.sels[n.sel])
+	case cAnd:
+		for _, k := range n.kids {
+			out = append(out, necessary(d, k)...)
+		}
+	case cAllOf:
+		for _, i := range n.sels {
+			out = append(out, necessarySel(&d.sels[i])...)
+		}
+	case cOr, cOneOf:
+		if r, _ := reqCond(d, n); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func necessarySel(sel *selection) [][]req {
+	if len(sel.alts) != 1 {
+		if r := reqSel(sel); r != nil {
+			return [][]req{r}
+		}
+		return nil
+	}
+	var out [][]req
+	for i := range sel.alts[0] {
+		if r := reqField(&sel.alts[0][i]); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// anyPre reports whether the event may meet one of the list's alternatives: unknowns
+// (a field the pass did not read, a name the hash cannot hold) count as met.
+func (sc *scratch) anyPre(list []preItem) bool {
+	for _, it := range list {
+		if it.name {
+			if !sc.gok[it.k] || sc.gh[it.k] == it.h {
+				return true
+			}
+			continue
+		}
+		if !sc.scanned[it.k] {
+			return true
+		}
+		if it.id < 0 {
+			if !sc.ascii[it.k] {
+				return true
+			}
+			continue
+		}
+		if sc.needles[it.k][it.id>>6]&(1<<(uint(it.id)&63)) != 0 {
+			return true
+		}
+	}
+	return false
 }
