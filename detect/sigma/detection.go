@@ -444,12 +444,14 @@ func (f *fieldMatcher) buildNameSet() {
 	if n < minNameSet {
 		return
 	}
-	f.nameSet = make(map[uint64]struct{}, n)
+	f.nameSet = make(map[uint64][]int32, n)
 	for i := range f.vals {
 		if name, ok := indexName(&f.vals[i]); ok {
 			h, _ := foldHash(name)
-			f.nameSet[h] = struct{}{}
+			f.nameSet[h] = append(f.nameSet[h], int32(i))
 			f.vals[i].inNameSet = true
+		} else {
+			f.rest = append(f.rest, int32(i))
 		}
 	}
 }

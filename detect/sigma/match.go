@@ -428,8 +428,10 @@ type fieldMatcher struct {
 	// anyContains: some value is a case-insensitive ASCII contains, which has a fast path
 	// for ASCII values.
 	anyContains bool
-	// nameSet holds the folded base-name hashes of the values marked inNameSet.
-	nameSet map[uint64]struct{}
+	// nameSet maps the folded base-name hashes of the values marked inNameSet to them;
+	// rest lists the other values.
+	nameSet map[uint64][]int32
+	rest    []int32
 	probe   int32 // first value with asciiContains (its automaton slot tells ASCII-ness), or -1
 }
 
@@ -481,41 +483,51 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 		}
 		return true
 	}
-	nameMiss := false
 	if f.nameSet != nil && ok && !v.isNum {
 		if h, hashed := foldHash(baseName(v.s)); hashed {
-			_, hit := f.nameSet[h]
-			nameMiss = !hit
+			// Only values with the value's base-name hash can match (an ASCII match
+			// implies equal folded base names); the hash may collide, so they are
+			// still checked in full.
+			for _, i := range f.nameSet[h] {
+				if f.matchOne(&f.vals[i], ascii, ev, v, ok, hx) {
+					return true
+				}
+			}
+			for _, i := range f.rest {
+				if f.matchOne(&f.vals[i], ascii, ev, v, ok, hx) {
+					return true
+				}
+			}
+			return false
 		}
 	}
 	for i := range f.vals {
-		m := &f.vals[i]
-		if (ascii && m.nonASCII) || (nameMiss && m.inNameSet) {
-			continue
-		}
-		if ascii && m.asciiContains {
-			if hx.contains(m, v.s) {
-				return true
-			}
-			continue
-		}
-		if m.asciiContains && ok {
-			// A non-ASCII value: the automaton read it folding runes as containsFold does.
-			if found, known := hx.found(m); known {
-				if found {
-					return true
-				}
-				continue
-			}
-		}
-		if m.lit != "" && ok && hx.litMissing(m) {
-			continue
-		}
-		if m.matchField(ev, v, ok) {
+		if f.matchOne(&f.vals[i], ascii, ev, v, ok, hx) {
 			return true
 		}
 	}
 	return false
+}
+
+// matchOne applies one of f's values, reading contains answers from the automaton pass
+// when it has them (ascii: the value is known to be all ASCII).
+func (f *fieldMatcher) matchOne(m *valueMatcher, ascii bool, ev *source.Event, v value, ok bool, hx *hits) bool {
+	if ascii && m.nonASCII {
+		return false
+	}
+	if ascii && m.asciiContains {
+		return hx.contains(m, v.s)
+	}
+	if m.asciiContains && ok {
+		// A non-ASCII value: the automaton read it folding runes as containsFold does.
+		if found, known := hx.found(m); known {
+			return found
+		}
+	}
+	if m.lit != "" && ok && hx.litMissing(m) {
+		return false
+	}
+	return m.matchField(ev, v, ok)
 }
 
 // matchField applies one value to a field, handling the presence-based operators.
