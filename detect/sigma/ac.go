@@ -257,7 +257,10 @@ func (a *acIndex) renumber(queue []int32) {
 	}
 	for i, st := range queue {
 		if r := a.row[st]; r >= 0 {
-			for c := 0; c < nc; c++ {
+			// Class 0 never indexes a row (the scan resets on it), so its slot holds the
+			// state's output chain head: reading outputs needs no division back to i.
+			delta[i*nc] = re(a.dict[st])
+			for c := 1; c < nc; c++ {
 				delta[i*nc+c] = flagged(a.delta[int(r)*nc+c])
 			}
 		}
@@ -294,12 +297,12 @@ func (a *acIndex) step(st int32, c uint16) int32 {
 	}
 }
 
-// stateOf turns a state code back into the state number that indexes dict and outs.
-func (a *acIndex) stateOf(st int32) int32 {
+// outHead returns the first state on state code st's output chain (st unflagged).
+func (a *acIndex) outHead(st int32) int32 {
 	if st < a.denseEnd {
-		return st / int32(a.nclass)
+		return a.delta[st] // the class-0 slot: see renumber
 	}
-	return st - a.denseEnd + a.ndense
+	return a.dict[st-a.denseEnd+a.ndense]
 }
 
 // scratch is per-Match state: which needles and rules this event already triggered.

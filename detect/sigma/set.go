@@ -283,7 +283,7 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 		if st&outFlag == 0 {
 			continue
 		}
-		for d := a.dict[a.stateOf(st&stateMask)]; d >= 0; d = a.dictNext[d] {
+		for d := a.outHead(st & stateMask); d >= 0; d = a.dictNext[d] {
 			for _, id := range a.outs[d] {
 				seen[id>>6] |= 1 << (uint(id) & 63)
 			}
