@@ -99,6 +99,9 @@ type compiler struct {
 	cfg  *Config
 	left int
 	seq  int32 // next valueMatcher.seq
+	// fieldVals: values the field being compiled already has, so optional expansions
+	// (windash permutations) never push a field over its limit.
+	fieldVals int
 }
 
 const maxValuesPerRule = 1 << 16
@@ -389,6 +392,7 @@ func compileField(key, val *yaml.Node, c *compiler) (fieldMatcher, error) {
 		if it == nil || it.Kind != yaml.ScalarNode {
 			return fm, errAt(val, "field %q: list items must be plain values", key.Value)
 		}
+		c.fieldVals = len(fm.vals)
 		vms, err := compileValue(key, it, &m, fm.acc.kind == accKeywords, c)
 		if err != nil {
 			return fm, err
@@ -578,7 +582,9 @@ func compileValue(key, it *yaml.Node, m *mods, keyword bool, c *compiler) ([]val
 	for _, r := range raws {
 		segs := parseSigmaString(r)
 		if m.windash {
-			if alts := windashExpand(segs); alts != nil {
+			// Spelt-out permutations are an optimisation: only while they fit well
+			// within the limits, else the windash class matches the same values.
+			if alts := windashExpand(segs); alts != nil && c.fieldVals+len(pats)+len(alts) <= maxValuesPerField/2 && len(alts) <= c.left/2 {
 				pats = append(pats, alts...)
 				continue
 			}

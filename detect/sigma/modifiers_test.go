@@ -174,3 +174,24 @@ func TestRegexNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestWindashLongListStillLoads: spelling out windash permutations never makes a rule
+// that fits the value limits refuse to load; past the budget the windash class is used.
+func TestWindashLongListStillLoads(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("        CommandLine|contains|windash:\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "            - ' -a%d -b'\n", i)
+	}
+	r := mustRule(t, ruleWith(b.String()))
+	set, _ := NewSet([]*Rule{r})
+	for _, cl := range []string{"x /a999 ―b", "x -a0 -b", "x –a500 /b"} {
+		ev := procStart("CommandLine", cl)
+		if !r.Matches(ev) || len(set.Match(ev, nil)) != 1 {
+			t.Errorf("%q: no match", cl)
+		}
+	}
+	if ev := procStart("CommandLine", "x +a1 -b"); r.Matches(ev) || len(set.Match(ev, nil)) != 0 {
+		t.Error("+a1 matched a windash value")
+	}
+}
