@@ -78,7 +78,11 @@ func newHuntOptions(args []string, stderr io.Writer) (*huntOptions, error) {
 	case len(o.files) > 0 && o.src.any():
 		return nil, fmt.Errorf("FILE arguments (%s) and source flags do not mix: FILEs are read once, source flags run until interrupted", o.files[0])
 	}
-	if err := o.src.check(); err != nil {
+	chk := o.src
+	if len(o.files) > 0 {
+		chk.maxRecord = 0 // hunt's --max-record also bounds FILE arguments
+	}
+	if err := chk.check(); err != nil {
 		return nil, err
 	}
 	if err := checkRulePaths(o.rules); err != nil {
