@@ -100,7 +100,7 @@ filter:
         - a4e3d776-f12e-42c2-8510-9e6ed1f43ec3
     selection:
         User|startswith: 'adm_'
-    condition: selection
+    condition: not selection
 `
 	rules, ref := ParseRules([]byte(data), "multi.yml", nil)
 	if len(ref) > 0 || len(rules) != 2 {
@@ -123,6 +123,49 @@ filter:
 	}
 	if !rules[0].Matches(filtered) {
 		t.Error("Rule.Matches must ignore filters")
+	}
+}
+
+// TestFilterSemantics: a filter's condition is ANDed into its rules' conditions (filters
+// spec v2.1.0, as pySigma applies it); "rules: any" or no rules means every rule whose
+// logsource the filter's contains.
+func TestFilterSemantics(t *testing.T) {
+	hit := procStart("ParentImage", `C:\Windows\System32\dns.exe`, "Image", `C:\Windows\System32\cmd.exe`, "User", "alice")
+	admin := procStart("ParentImage", `C:\Windows\System32\dns.exe`, "Image", `C:\Windows\System32\cmd.exe`, "User", "adm_bob")
+	filter := func(rules, logsource, condition string) string {
+		return dnsRule + "---\ntitle: f\nlogsource: " + logsource + "\nfilter:\n" + rules +
+			"    selection:\n        User|startswith: 'adm_'\n    condition: " + condition + "\n"
+	}
+	tests := []struct {
+		name             string
+		doc              string
+		wantHit, wantAdm bool
+	}{
+		{"exclusion by id", filter("    rules: [a4e3d776-f12e-42c2-8510-9e6ed1f43ec3]\n", "{product: windows}", "not selection"), true, false},
+		{"rules any", filter("    rules: any\n", "{product: windows}", "not selection"), true, false},
+		{"rules omitted", filter("", "{category: process_creation}", "not selection"), true, false},
+		{"rules empty list", filter("    rules: []\n", "{product: windows}", "not selection"), true, false},
+		{"restriction", filter("    rules: any\n", "{product: windows}", "selection"), false, true},
+		{"other rule", filter("    rules: [some-other-rule]\n", "{product: windows}", "not selection"), true, true},
+		{"logsource not contained", filter("    rules: any\n", "{product: linux}", "not selection"), true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rules, ref := ParseRules([]byte(tc.doc), "f.yml", nil)
+			if len(ref) > 0 || len(rules) != 2 || !rules[1].IsFilter {
+				t.Fatalf("rules %d, refused %v", len(rules), ref)
+			}
+			set, ref := NewSet(rules)
+			if len(ref) > 0 {
+				t.Fatalf("NewSet refused %v", ref)
+			}
+			if got := len(set.Match(hit, nil)) == 1; got != tc.wantHit {
+				t.Errorf("alice's event matched = %v, want %v", got, tc.wantHit)
+			}
+			if got := len(set.Match(admin, nil)) == 1; got != tc.wantAdm {
+				t.Errorf("adm_bob's event matched = %v, want %v", got, tc.wantAdm)
+			}
+		})
 	}
 }
 

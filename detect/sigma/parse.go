@@ -236,14 +236,15 @@ func buildRule(root *yaml.Node, file string, line int, cfg *Config) (*Rule, erro
 		if filterNode.Kind != yaml.MappingNode {
 			return r, errAt(filterNode, "filter must be a map with rules, selections and a condition")
 		}
-		rn := mapGet(filterNode, "rules")
-		if rn == nil {
-			return r, errAt(filterNode, "filter has no rules (the rule ids or titles it applies to)")
-		}
+		// rules names the rule ids or titles the filter applies to; omitted, empty or
+		// "any" means every rule whose logsource the filter's logsource contains (as
+		// pySigma does).
 		r.IsFilter = true
-		r.FilterRules = strList(rn)
-		if len(r.FilterRules) == 0 {
-			return r, errAt(rn, "filter rules must name at least one rule id or title")
+		if rn := mapGet(filterNode, "rules"); rn != nil {
+			r.FilterRules = strList(rn)
+		}
+		if len(r.FilterRules) == 0 || (len(r.FilterRules) == 1 && strings.EqualFold(r.FilterRules[0], FilterAnyRule)) {
+			r.FilterRules = []string{FilterAnyRule}
 		}
 		d, err := compileDetection(filterNode, c, "rules")
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -94,11 +95,20 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 		if !f.IsFilter {
 			continue
 		}
+		attach := func(i int) {
+			if logsourceContains(s.det[i].Logsource, f.Logsource) && !containsRule(s.filters[i], f) {
+				s.filters[i] = append(s.filters[i], f)
+			}
+		}
 		for _, name := range f.FilterRules {
-			for _, i := range byKey[name] {
-				if !containsRule(s.filters[i], f) {
-					s.filters[i] = append(s.filters[i], f)
+			if name == FilterAnyRule {
+				for i := range s.det {
+					attach(i)
 				}
+				continue
+			}
+			for _, i := range byKey[name] {
+				attach(i)
 			}
 		}
 	}
@@ -135,6 +145,16 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 		return sc
 	}
 	return s, refused
+}
+
+// FilterAnyRule is the filter "rules" value that applies a filter to every rule.
+const FilterAnyRule = "any"
+
+// logsourceContains reports whether a filter with logsource f applies to a rule with
+// logsource r: every field the filter sets, the rule sets to the same value.
+func logsourceContains(r, f Logsource) bool {
+	eq := func(rv, fv string) bool { return fv == "" || strings.EqualFold(rv, fv) }
+	return eq(r.Category, f.Category) && eq(r.Product, f.Product) && eq(r.Service, f.Service)
 }
 
 func containsRule(rs []*Rule, r *Rule) bool {
@@ -336,8 +356,10 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 	if !r.route.admits(ev) || !r.det.eval(r.det.cond, ev, &hx) {
 		return dst
 	}
+	// A filter's condition is ANDed into the rule's (filters spec v2.1.0, as pySigma
+	// applies it): "condition: not selection" drops the events its selection matches.
 	for _, f := range s.filters[i] {
-		if f.route.admits(ev) && f.det.match(ev) {
+		if !f.det.match(ev) {
 			return dst
 		}
 	}
