@@ -466,14 +466,21 @@ type seg struct {
 	s string
 }
 
-// parseSigmaString applies the specification's escaping: a backslash escapes '*', '?'
-// and itself; any other backslash is literal.
-func parseSigmaString(s string) []seg {
-	var out []seg
+// ValuePart is one piece of a Sigma string value: a literal run, or a wildcard.
+type ValuePart struct {
+	Wildcard byte   // '*' or '?'; 0 for a literal
+	Literal  string // unescaped text when Wildcard is 0
+}
+
+// SplitValue applies the specification's escaping to a Sigma string value: a backslash
+// escapes '*', '?' and itself; any other backslash is literal. Other tools that read or
+// write Sigma values (the allowlist's filter import) use it so both agree.
+func SplitValue(s string) []ValuePart {
+	var out []ValuePart
 	var lit strings.Builder
 	flush := func() {
 		if lit.Len() > 0 {
-			out = append(out, seg{k: 'l', s: lit.String()})
+			out = append(out, ValuePart{Literal: lit.String()})
 			lit.Reset()
 		}
 	}
@@ -485,12 +492,26 @@ func parseSigmaString(s string) []seg {
 			i++
 		case c == '*' || c == '?':
 			flush()
-			out = append(out, seg{k: c})
+			out = append(out, ValuePart{Wildcard: c})
 		default:
 			lit.WriteByte(c)
 		}
 	}
 	flush()
+	return out
+}
+
+// parseSigmaString is SplitValue in the matcher's segment form.
+func parseSigmaString(s string) []seg {
+	parts := SplitValue(s)
+	out := make([]seg, len(parts))
+	for i, p := range parts {
+		if p.Wildcard != 0 {
+			out[i] = seg{k: p.Wildcard}
+		} else {
+			out[i] = seg{k: 'l', s: p.Literal}
+		}
+	}
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"github.com/vigil-soc/vigil/detect/sigma"
 	"io"
 	"regexp"
 	"strconv"
@@ -212,39 +213,6 @@ func escapeSigma(s string, literal bool) string {
 	return b.String()
 }
 
-// sigmaToken is one unit of a Sigma string value.
-type sigmaToken struct {
-	wild byte // '*' or '?' for a wildcard, 0 for a literal rune
-	lit  string
-}
-
-// unescapeSigma splits a Sigma value into literals and wildcards.
-func unescapeSigma(s string) []sigmaToken {
-	var out []sigmaToken
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			out = append(out, sigmaToken{lit: lit.String()})
-			lit.Reset()
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '?' || s[i+1] == '\\'):
-			lit.WriteByte(s[i+1])
-			i++
-		case c == '*' || c == '?':
-			flush()
-			out = append(out, sigmaToken{wild: c})
-		default:
-			lit.WriteByte(c)
-		}
-	}
-	flush()
-	return out
-}
-
 // patternFromSigma builds a vigil pattern from a Sigma value and its modifiers.
 func patternFromSigma(val string, mods []string) (Pattern, error) {
 	var re, cased, ci bool
@@ -276,12 +244,12 @@ func patternFromSigma(val string, mods []string) (Pattern, error) {
 	case ci:
 		return Pattern{}, errors.New("modifier |i is only valid after |re")
 	default:
-		toks := unescapeSigma(val)
+		toks := sigma.SplitValue(val)
 		if op == "contains" || op == "endswith" {
-			toks = append([]sigmaToken{{wild: '*'}}, toks...)
+			toks = append([]sigma.ValuePart{{Wildcard: '*'}}, toks...)
 		}
 		if op == "contains" || op == "startswith" {
-			toks = append(toks, sigmaToken{wild: '*'})
+			toks = append(toks, sigma.ValuePart{Wildcard: '*'})
 		}
 		p = tokensPattern(toks)
 		p.CaseSensitive = cased
@@ -294,12 +262,12 @@ func patternFromSigma(val string, mods []string) (Pattern, error) {
 
 // tokensPattern makes an exact pattern, a glob, or (when a glob holds a literal '*' or
 // '?', which vigil globs cannot escape) an anchored regex.
-func tokensPattern(toks []sigmaToken) Pattern {
+func tokensPattern(toks []sigma.ValuePart) Pattern {
 	var wild, litWild bool
 	for _, t := range toks {
-		if t.wild != 0 {
+		if t.Wildcard != 0 {
 			wild = true
-		} else if strings.ContainsAny(t.lit, "*?") {
+		} else if strings.ContainsAny(t.Literal, "*?") {
 			litWild = true
 		}
 	}
@@ -307,28 +275,28 @@ func tokensPattern(toks []sigmaToken) Pattern {
 	switch {
 	case !wild:
 		for _, t := range toks {
-			b.WriteString(t.lit)
+			b.WriteString(t.Literal)
 		}
 		return Pattern{Kind: PatternExact, Text: b.String()}
 	case !litWild:
 		for _, t := range toks {
-			if t.wild != 0 {
-				b.WriteByte(t.wild)
+			if t.Wildcard != 0 {
+				b.WriteByte(t.Wildcard)
 			} else {
-				b.WriteString(t.lit)
+				b.WriteString(t.Literal)
 			}
 		}
 		return Pattern{Kind: PatternGlob, Text: b.String()}
 	default:
 		b.WriteString("(?s)^")
 		for _, t := range toks {
-			switch t.wild {
+			switch t.Wildcard {
 			case '*':
 				b.WriteString(".*")
 			case '?':
 				b.WriteString(".")
 			default:
-				b.WriteString(regexp.QuoteMeta(t.lit))
+				b.WriteString(regexp.QuoteMeta(t.Literal))
 			}
 		}
 		b.WriteString("$")

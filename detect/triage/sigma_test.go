@@ -2,6 +2,7 @@ package triage
 
 import (
 	"errors"
+	"github.com/vigil-soc/vigil/detect/sigma"
 	"reflect"
 	"strings"
 	"testing"
@@ -171,7 +172,7 @@ func TestEscapeSigma(t *testing.T) {
 			t.Errorf("escapeSigma(%q, %v) = %q, want %q", tc.lit, tc.literal, got, tc.want)
 		}
 		if tc.literal {
-			p := tokensPattern(unescapeSigma(got))
+			p := tokensPattern(sigma.SplitValue(got))
 			if p.Kind != PatternExact || p.Text != tc.wantBack {
 				t.Errorf("unescape(%q) = %+v, want exact %q", got, p, tc.wantBack)
 			}
