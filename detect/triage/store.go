@@ -73,6 +73,9 @@ var migrations = []string{
 		value BLOB NOT NULL,
 		updated INTEGER NOT NULL
 	);`,
+	// 2: the latest process-tree snapshot of each alert (JSON, see trees.go), so a
+	// restarted TUI can still draw it.
+	`ALTER TABLE alerts ADD COLUMN tree BLOB;`,
 }
 
 var _ source.Checkpointer = (*Store)(nil)
