@@ -69,6 +69,9 @@ type alertState struct {
 	treeDirty bool
 	dirty     bool // changed since the last batch
 	persist   bool // changed since the last store write
+	// treePersist: its tree snapshot changed (or was never stored) since the last
+	// store write of trees.
+	treePersist bool
 	stored    int  // Count as of the last store write: the store adds counts, so send deltas
 	origin    string
 }
@@ -104,6 +107,9 @@ type Engine struct {
 	watchers map[proctree.Key][]*alertState
 	// treeDirty lists alerts whose tree changed since the last batch.
 	treeDirty []*alertState
+	// treePending lists alerts whose tree changed since the last store write of trees.
+	treePending []*alertState
+	trees       map[string]proctree.Snapshot // scratch for SaveTrees
 
 	matched []*sigma.Rule // scratch for Set.Match
 	records []triage.AlertRecord
@@ -239,13 +245,13 @@ func (e *Engine) Process(ctx context.Context, ev *source.Event, dst []Alert) ([]
 	if len(dst) == n && !e.hitsDue() {
 		return dst, nil
 	}
-	return dst, e.persist(ctx, false)
+	return dst, e.persist(ctx, false, nil)
 }
 
 // Flush writes pending alerts and allowlist hit counts to the store now. Call it after
 // the last Process.
 func (e *Engine) Flush(ctx context.Context) error {
-	return e.persist(ctx, true)
+	return e.persist(ctx, true, nil)
 }
 
 // process is Process without the store: the deterministic core shared with Run.
@@ -373,6 +379,15 @@ func (e *Engine) watch(a *alertState) {
 		e.tree.Watch(a.TreeKey)
 	}
 	e.watchers[a.TreeKey] = append(ws, a)
+	e.touchTree(a) // new, or watched again: its tree may differ from the stored one
+}
+
+// touchTree queues a's tree snapshot for the next store write.
+func (e *Engine) touchTree(a *alertState) {
+	if !a.treePersist {
+		a.treePersist = true
+		e.treePending = append(e.treePending, a)
+	}
 }
 
 func (e *Engine) unwatch(a *alertState) {
@@ -410,6 +425,7 @@ func (e *Engine) markTrees(key proctree.Key) {
 				a.treeDirty = true
 				e.treeDirty = append(e.treeDirty, a)
 			}
+			e.touchTree(a)
 		}
 	}
 }
@@ -537,14 +553,22 @@ func (e *Engine) hitsDue() bool {
 	return len(e.hits) > 0 && e.clock.Now().Sub(e.lastFlush) >= e.flushEvery
 }
 
-// persist writes pending alerts (one transaction) and, when due or forced, allowlist hits.
-// Without a store it only clears the queues. On error the pending alerts stay queued.
-func (e *Engine) persist(ctx context.Context, forceHits bool) error {
+// persist writes pending alerts (one transaction), then the latest tree snapshots of
+// those whose tree changed (one more), and, when due or forced, allowlist hits. snaps
+// may hold snapshots already taken for this flush's batch (by alert id), so no tree is
+// walked twice. Without a store it only clears the queues. On error the pending alerts
+// and trees stay queued.
+func (e *Engine) persist(ctx context.Context, forceHits bool, snaps map[string]proctree.Snapshot) error {
 	if e.store == nil {
 		for _, a := range e.pending {
 			a.persist = false
 		}
 		e.pending = e.pending[:0]
+		for _, a := range e.treePending {
+			a.treePersist = false
+		}
+		clear(e.treePending)
+		e.treePending = e.treePending[:0]
 		clear(e.hits)
 		return nil
 	}
@@ -567,6 +591,14 @@ func (e *Engine) persist(ctx context.Context, forceHits bool) error {
 		}
 		clear(e.records)
 	}
+	// Trees only after their alerts are in the store: SaveTrees updates existing rows.
+	if len(e.treePending) > 0 && len(e.pending) == 0 {
+		if err := e.persistTrees(ctx, snaps); err != nil {
+			e.stats.StoreErrors++
+			errs = append(errs, fmt.Errorf("detect: store %d tree snapshots: %w", len(e.trees), err))
+		}
+		clear(e.trees)
+	}
 	if len(e.hits) > 0 && (forceHits || e.hitsDue()) {
 		now := e.clock.Now()
 		if err := e.store.RecordHits(ctx, e.hits, now); err != nil {
@@ -578,6 +610,33 @@ func (e *Engine) persist(ctx context.Context, forceHits bool) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// persistTrees writes the snapshots of the alerts in treePending. An alert no longer
+// watched (closed, suppressed) or no longer in memory keeps the tree stored last.
+func (e *Engine) persistTrees(ctx context.Context, snaps map[string]proctree.Snapshot) error {
+	if e.trees == nil {
+		e.trees = make(map[string]proctree.Snapshot)
+	}
+	for _, a := range e.treePending {
+		if !a.watched || e.alerts[a.ID] != a {
+			continue
+		}
+		s, ok := snaps[a.ID]
+		if !ok {
+			s = e.tree.Snapshot(a.TreeKey)
+		}
+		e.trees[a.ID] = s
+	}
+	if err := e.store.SaveTrees(ctx, e.trees); err != nil {
+		return err
+	}
+	for _, a := range e.treePending {
+		a.treePersist = false
+	}
+	clear(e.treePending)
+	e.treePending = e.treePending[:0]
+	return nil
 }
 
 // record converts an alert into the store's shape, with the repeats not yet stored as

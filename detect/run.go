@@ -40,7 +40,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan source.Event, cmds <-chan Co
 		select {
 		case <-ctx.Done():
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
-			_ = e.persist(wctx, true) // counted in StoreErrors; nobody is left to tell
+			_ = e.persist(wctx, true, nil) // counted in StoreErrors; nobody is left to tell
 			cancel()
 			return ctx.Err()
 		case ev, ok := <-in:
@@ -62,11 +62,22 @@ func (e *Engine) Run(ctx context.Context, in <-chan source.Event, cmds <-chan Co
 // emit writes to the store and sends a Batch if anything changed (always when final).
 // Store errors are counted in Stats and retried at the next flush.
 func (e *Engine) emit(ctx context.Context, out chan<- Batch, final bool) error {
-	_ = e.persist(ctx, final)
-	if !final && len(e.dirty) == 0 && len(e.treeDirty) == 0 && e.stats == e.sent {
-		return nil
+	// The batch is built before the store write so its snapshots are reused for the
+	// store, but sent only after the write, with the counters as they then stand.
+	var b Batch
+	changed := final || len(e.dirty) > 0 || len(e.treeDirty) > 0 || e.stats != e.sent
+	if changed {
+		b = e.batch()
 	}
-	b := e.batch()
+	_ = e.persist(ctx, final, b.Trees)
+	if !changed {
+		if e.stats == e.sent {
+			return nil
+		}
+		b = e.batch() // only the counters changed (a store error)
+	}
+	b.Stats = e.Stats()
+	e.sent = e.stats
 	select {
 	case out <- b:
 		return nil
@@ -179,7 +190,7 @@ func (e *Engine) setStatus(ctx context.Context, c SetStatus) Result {
 	a, inMemory := e.alerts[c.AlertID]
 	if e.store != nil {
 		// The store must hold the alert before it can record a verdict on it.
-		if err := e.persist(ctx, false); err != nil {
+		if err := e.persist(ctx, false, nil); err != nil {
 			return Result{Err: fmt.Errorf("detect: set status of %s: %w", c.AlertID, err)}
 		}
 		if _, err := e.store.SetStatus(ctx, c.AlertID, c.To, c.Reason, c.Note); err != nil {
@@ -235,7 +246,7 @@ func (e *Engine) addAllow(ctx context.Context, c AddAllow) Result {
 	closed := 0
 	if e.store != nil {
 		// Alerts still queued must be in the store for close-matching to see them.
-		if err := e.persist(ctx, false); err != nil {
+		if err := e.persist(ctx, false, nil); err != nil {
 			return Result{Err: fmt.Errorf("detect: add allowlist entry: %w", err)}
 		}
 		stored, n, err := e.store.AddAllow(ctx, ent, c.CloseMatching, c.CloseReason)
@@ -271,7 +282,7 @@ func memoryEntryID(ent triage.AllowEntry, n int) string {
 // countMatching asks the store when there is one: it also knows the alerts that left memory.
 func (e *Engine) countMatching(ctx context.Context, ent triage.AllowEntry) Result {
 	if e.store != nil {
-		if err := e.persist(ctx, false); err != nil {
+		if err := e.persist(ctx, false, nil); err != nil {
 			return Result{Err: fmt.Errorf("detect: count matching alerts: %w", err)}
 		}
 		n, err := e.store.CountMatching(ctx, ent)
