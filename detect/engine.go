@@ -72,8 +72,8 @@ type alertState struct {
 	// treePersist: its tree snapshot changed (or was never stored) since the last
 	// store write of trees.
 	treePersist bool
-	stored    int  // Count as of the last store write: the store adds counts, so send deltas
-	origin    string
+	stored      int // Count as of the last store write: the store adds counts, so send deltas
+	origin      string
 }
 
 // Engine runs events through the process tree, the rules and the allowlist, groups the
