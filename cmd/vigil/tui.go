@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/vigil-soc/vigil/detect"
+	"github.com/vigil-soc/vigil/detect/proctree"
 	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/source"
@@ -226,6 +227,10 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 	if err != nil {
 		logger.Warn("load alerts from the store", "err", err)
 	}
+	initialTrees, err := storedTrees(ctx, store, initial)
+	if err != nil { // the trees that did load are still shown
+		logger.Warn("load process trees from the store", "err", err)
+	}
 
 	events := make(chan source.Event, eventQueue)
 	// batches: the engine blocks on it (alerts are never dropped); the UI keeps one
@@ -274,7 +279,7 @@ func runTUI(ctx context.Context, o tuiOptions, out *os.File, io stdio) (err erro
 			}
 			return st
 		},
-		Initial: initial, ReadOnly: o.readOnly, User: user,
+		Initial: initial, InitialTrees: initialTrees, ReadOnly: o.readOnly, User: user,
 	})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx),
 		tea.WithOutput(out), tea.WithInput(io.in))
@@ -336,4 +341,18 @@ func storedAlerts(ctx context.Context, store *triage.Store, set *sigma.Set) ([]d
 		})
 	}
 	return out, nil
+}
+
+// storedTrees loads the process-tree snapshots stored with alerts, so an alert from an
+// earlier run still shows the tree it had then. On error it returns the trees that did
+// load with it.
+func storedTrees(ctx context.Context, store *triage.Store, alerts []detect.Alert) (map[string]proctree.Snapshot, error) {
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(alerts))
+	for i := range alerts {
+		ids[i] = alerts[i].ID
+	}
+	return store.Trees(ctx, ids)
 }
