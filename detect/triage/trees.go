@@ -67,6 +67,16 @@ func toWire(s proctree.Snapshot) treeWire {
 // encodeTree encodes s for the store, fitting it within MaxTreeLen.
 func encodeTree(s proctree.Snapshot) ([]byte, error) {
 	w := toWire(s)
+	// A cheap lower bound on the encoded size spares marshalling megabytes only to
+	// throw them away: an oversized snapshot goes straight to fitTree.
+	est := 0
+	for i := range w.Nodes {
+		n := &w.Nodes[i]
+		est += len(n.Host) + len(n.GUID) + len(n.Image) + len(n.CommandLine) + len(n.User)
+	}
+	if est > MaxTreeLen {
+		return fitTree(w)
+	}
 	b, err := json.Marshal(w)
 	if err != nil {
 		return nil, err

@@ -292,3 +292,37 @@ func FuzzDecodeTree(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSaveTrees: one flush's worth of trees (64 alerts, small trees) in one
+// transaction.
+func BenchmarkSaveTrees(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b)
+	trees := make(map[string]proctree.Snapshot, 64)
+	recs := make([]AlertRecord, 64)
+	for i := range recs {
+		recs[i] = alertRec(fmt.Sprintf("a%02d", i), t0)
+		trees[recs[i].ID] = testSnapshot("DC01")
+	}
+	if err := s.UpsertAlerts(ctx, recs); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.SaveTrees(ctx, trees); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeTreeOversize: the worst case, a full snapshot of maximal command lines
+// clipped to MaxTreeLen.
+func BenchmarkEncodeTreeOversize(b *testing.B) {
+	in := bigSnapshot(3, proctree.MaxSnapshotNodes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeTree(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
