@@ -136,7 +136,8 @@ type Event struct {
 	Origin  Origin
 	// Fields holds every original field in record order.
 	Fields []Field
-	// Raw is the original record bytes (owned by the event).
+	// Raw is the original record bytes, owned by the event and read-only: decoders may
+	// back Fields' strings with the same memory.
 	Raw []byte
 	// ParentFromTree is set when Parent.Image was filled from the process tree, not the record.
 	ParentFromTree bool

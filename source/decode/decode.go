@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -174,7 +175,6 @@ func (d *decoder) fail(format string, args ...any) bool {
 func (d *decoder) decode(rec []byte, origin source.Origin, ev *source.Event) error {
 	fields := ev.Fields[:0]
 	*ev = source.Event{Origin: origin, Fields: fields}
-	ev.Raw = append([]byte(nil), rec...)
 	d.origin = origin
 	d.format = source.FormatUnknown
 	d.env = source.EnvelopeNone
@@ -193,9 +193,10 @@ func (d *decoder) decode(rec []byte, origin source.Origin, ev *source.Event) err
 		e := d.err
 		d.err = nil
 		ev.Fields = fields
+		ev.Raw = append([]byte(nil), rec...)
 		return e
 	}
-	d.finish(ev)
+	d.finish(ev, len(rec))
 	return nil
 }
 
@@ -331,9 +332,20 @@ func (d *decoder) intern(b []byte) string {
 }
 
 // finish turns refs into ev.Fields (one string allocation for every value) and maps them.
-func (d *decoder) finish(ev *source.Event) {
-	all := string(d.buf)
+func (d *decoder) finish(ev *source.Event, recLen int) {
+	// One block holds the record (ev.Raw) and the unescaped values after it; every field
+	// string points into it. Raw is capped at its length so an append never writes into
+	// the strings, and source.Event documents that Raw is read-only.
+	block := make([]byte, len(d.buf))
+	copy(block, d.buf)
+	ev.Raw = block[:recLen:recLen]
+	all := unsafe.String(unsafe.SliceData(block), len(block))
 	fields := ev.Fields[:0]
+	if cap(fields) < len(d.refs) {
+		// One right-sized allocation: a fresh event (each one sent on a channel is) would
+		// otherwise grow its slice through every power of two.
+		fields = make([]source.Field, 0, len(d.refs))
+	}
 	for _, r := range d.refs {
 		name := r.name
 		if name == "" {
