@@ -417,7 +417,7 @@ func (d *decoder) walkValue(i, depth int) (int, bool) {
 	case '{':
 		return d.walkObject(i, depth)
 	case '[':
-		return d.walkArray(i, depth)
+		return d.walkArray(i, depth, false)
 	case 'n':
 		if hasPrefix(p[i:], "null") {
 			return i + 4, d.leaf(0, 0, false)
@@ -477,8 +477,9 @@ func (d *decoder) walkObject(i, depth int) (int, bool) {
 }
 
 // walkArray emits every element under the array's own name (a list field becomes
-// repeated fields of one name, in order).
-func (d *decoder) walkArray(i, depth int) (int, bool) {
+// repeated fields of one name, in order). With named, object elements are XML-to-JSON's
+// {"Name": n, "text": v} pairs and become fields n=v.
+func (d *decoder) walkArray(i, depth int, named bool) (int, bool) {
 	p := d.rec
 	i = skipSpace(p, i+1)
 	if i < len(p) && p[i] == ']' {
@@ -486,7 +487,12 @@ func (d *decoder) walkArray(i, depth int) (int, bool) {
 	}
 	for {
 		var ok bool
-		if i, ok = d.walkValue(i, depth+1); !ok {
+		if named && i < len(p) && p[i] == '{' {
+			i, ok = d.walkNamedData(i, depth+1)
+		} else {
+			i, ok = d.walkValue(i, depth+1)
+		}
+		if !ok {
 			return i, false
 		}
 		i = skipSpace(p, i)
@@ -513,34 +519,8 @@ func (d *decoder) special(i int) bool {
 // walkSpecial decodes a [{"Name": n, "text": v}, ...] list into fields n=v. Elements that
 // are not such objects are emitted under "Data".
 func (d *decoder) walkSpecial(i, depth int) (int, bool) {
-	p := d.rec
 	d.xmljson = true
-	i = skipSpace(p, i+1)
-	if i < len(p) && p[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		var ok bool
-		if i < len(p) && p[i] == '{' {
-			i, ok = d.walkNamedData(i, depth+1)
-		} else {
-			i, ok = d.walkValue(i, depth+1)
-		}
-		if !ok {
-			return i, false
-		}
-		i = skipSpace(p, i)
-		if i >= len(p) {
-			return i, d.failAt("unterminated array", i)
-		}
-		if p[i] == ']' {
-			return i + 1, true
-		}
-		if p[i] != ',' {
-			return i, d.failAt("expected ',' or ']'", i)
-		}
-		i = skipSpace(p, i+1)
-	}
+	return d.walkArray(i, depth, true)
 }
 
 func (d *decoder) walkNamedData(i, depth int) (int, bool) {
