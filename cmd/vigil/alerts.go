@@ -26,6 +26,7 @@ type alertsListOptions struct {
 	state  string
 	status triage.Status
 	json   bool
+	limit  int
 }
 
 // alertsSetOptions are the flags and argument of "vigil alerts set".
@@ -85,12 +86,16 @@ func parseAlertsListFlags(args []string, stderr io.Writer) (alertsListOptions, e
 	fs.StringVar(&o.state, "state", "", "triage store `DIR` (default $XDG_STATE_HOME/vigil)")
 	status := fs.String("status", "", "only alerts with this `STATUS`: open, acknowledged or closed")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per line")
+	fs.IntVar(&o.limit, "limit", 0, "at most `N` alerts, newest first (0: all)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return o, err
 	}
 	if len(pos) > 0 {
 		return o, usagef("unexpected argument %q", pos[0])
+	}
+	if o.limit < 0 {
+		return o, usagef("--limit %d: must not be negative", o.limit)
 	}
 	if *status != "" {
 		if o.status, err = triage.ParseStatus(*status); err != nil {
@@ -228,7 +233,7 @@ func runAlertsList(ctx context.Context, o alertsListOptions, io stdio) error {
 		return err
 	}
 	defer s.Close()
-	list, err := s.ListAlerts(ctx, triage.AlertFilter{Status: o.status})
+	list, err := s.ListAlerts(ctx, triage.AlertFilter{Status: o.status, Limit: o.limit})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,8 @@ func TestParseAlertsFlags(t *testing.T) {
 		{"list all", []string{"--status", "closed", "--json", "--state", "/s"}, listParse, alertsListOptions{state: "/s", status: triage.StatusClosed, json: true}, ""},
 		{"list bad status", []string{"--status", "done"}, listParse, nil, "--status"},
 		{"list extra arg", []string{"x"}, listParse, nil, `unexpected argument "x"`},
+		{"list limit", []string{"--limit", "5"}, listParse, alertsListOptions{limit: 5}, ""},
+		{"list negative limit", []string{"--limit", "-1"}, listParse, nil, "--limit -1"},
 		{"set id first", []string{"a1", "--status", "closed", "--reason", "false_positive", "--note", "n"}, setParse,
 			alertsSetOptions{id: "a1", status: triage.StatusClosed, reason: triage.ReasonFalsePositive, note: "n"}, ""},
 		{"set id last", []string{"--status=acknowledged", "--state", "/s", "a1"}, setParse,
@@ -119,6 +121,10 @@ func TestAlertsCommands(t *testing.T) {
 	}
 	if !strings.Contains(out, "dns.exe -> cmd.exe") {
 		t.Errorf("list lacks the parent -> process column:\n%s", out)
+	}
+	code, out, _ = runCmd(t, "alerts", "list", "--limit", "2", "--json", "--state", dir)
+	if n := strings.Count(out, "\n"); code != exitOK || n != 2 || !strings.Contains(out, `"id":"a-new"`) || strings.Contains(out, `"id":"a-old"`) {
+		t.Errorf("list --limit 2: exit %d, %d lines, want the two newest:\n%s", code, n, out)
 	}
 
 	code, out, errs = runCmd(t, "alerts", "set", "a-mid", "--status", "closed", "--reason", "true_positive", "--note", "confirmed with IR", "--state", dir)
