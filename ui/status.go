@@ -109,8 +109,19 @@ func renderHeader(feeds []feedView, stats detect.Stats, open, suppressed, evicte
 			stateStyle = st.FeedWarn
 		}
 		state := s.State.String()
-		if s.State == source.StateError && s.Detail != "" {
+		switch {
+		case s.State == source.StateError && s.Detail != "":
 			state += ": " + cell(s.Detail)
+		case s.State == source.StateReconnecting && s.Detail != "":
+			// "reconnecting in 4s; 3 disconnects, gap 12s total; why": the countdown and
+			// the gap are what the analyst needs; the error shows in the feed's detail.
+			d := s.Detail
+			if i := strings.Index(d, "; "); i >= 0 {
+				if j := strings.Index(d[i+2:], "; "); j >= 0 {
+					d = d[:i+2+j]
+				}
+			}
+			state = cell(d)
 		}
 		parts = append(parts, cell(s.Name)+" "+stateStyle.Render(g.Dot+" "+state)+" "+strconv.FormatFloat(f.rate, 'f', 1, 64)+" ev/s")
 	}
