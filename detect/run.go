@@ -336,8 +336,24 @@ func (e *Engine) history(ctx context.Context, id string) Result {
 
 // fromRecord rebuilds what it can of an alert that left memory.
 func (e *Engine) fromRecord(r triage.AlertRecord) Alert {
+	var rule *sigma.Rule
+	for _, x := range e.rules.Rules() {
+		if ruleKey(x) == r.RuleID {
+			rule = x
+			break
+		}
+	}
+	return AlertFromRecord(r, rule)
+}
+
+// AlertFromRecord rebuilds an alert from its stored record: the original record decoded
+// into the full event where it decodes (fields for the detail pane), else the record's
+// columns. rule is the loaded rule the record names, or nil when it is not loaded in this
+// run (a stand-in is built from the record).
+func AlertFromRecord(r triage.AlertRecord, rule *sigma.Rule) Alert {
 	a := Alert{
 		ID:             r.ID,
+		Rule:           rule,
 		Host:           r.Host,
 		FirstSeen:      r.FirstSeen,
 		LastSeen:       r.LastSeen,
@@ -348,17 +364,9 @@ func (e *Engine) fromRecord(r triage.AlertRecord) Alert {
 		AllowlistID:    r.AllowlistID,
 		ParentFromTree: r.ParentFromTree,
 	}
-	for _, rule := range e.rules.Rules() {
-		if ruleKey(rule) == r.RuleID {
-			a.Rule = rule
-			break
-		}
-	}
-	if a.Rule == nil { // its rule is not loaded in this run
+	if a.Rule == nil {
 		a.Rule = &sigma.Rule{ID: r.RuleID, Title: r.RuleName, Level: r.Level}
 	}
-	// The original record decodes into the full event (fields for the detail pane);
-	// where it does not, the record's columns are what there is.
 	origin := source.Origin{Feed: "store", Where: r.Origin}
 	if len(r.Raw) == 0 || decode.Decode(r.Raw, origin, &a.Event) != nil {
 		a.Event = source.Event{

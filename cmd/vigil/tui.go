@@ -22,7 +22,6 @@ import (
 	"github.com/vigil-soc/vigil/detect/sigma"
 	"github.com/vigil-soc/vigil/detect/triage"
 	"github.com/vigil-soc/vigil/source"
-	"github.com/vigil-soc/vigil/source/decode"
 	"github.com/vigil-soc/vigil/source/jsonfile"
 	"github.com/vigil-soc/vigil/theme"
 	"github.com/vigil-soc/vigil/ui"
@@ -324,21 +323,7 @@ func storedAlerts(ctx context.Context, store *triage.Store, set *sigma.Set) ([]d
 	}
 	out := make([]detect.Alert, 0, len(recs))
 	for _, rec := range recs {
-		var ev source.Event
-		if len(rec.Raw) == 0 || decode.Decode(rec.Raw, source.Origin{Feed: "store", Where: rec.Origin}, &ev) != nil {
-			ev = source.Event{Host: rec.Host, Raw: rec.Raw}
-			ev.Process = source.Process{PID: rec.PID, Image: rec.Image, CommandLine: rec.CommandLine, User: rec.User}
-			ev.Parent = source.Parent{PID: rec.ParentPID, Image: rec.ParentImage, CommandLine: rec.ParentCommandLine}
-		}
-		rule := byID[rec.RuleID]
-		if rule == nil {
-			rule = &sigma.Rule{ID: rec.RuleID, Title: rec.RuleName, Level: rec.Level}
-		}
-		out = append(out, detect.Alert{
-			ID: rec.ID, Rule: rule, Event: ev, Host: rec.Host, FirstSeen: rec.FirstSeen, LastSeen: rec.LastSeen,
-			Count: rec.Count, Status: rec.Status, Reason: rec.Reason, Suppressed: rec.Suppressed,
-			AllowlistID: rec.AllowlistID, ParentFromTree: rec.ParentFromTree,
-		})
+		out = append(out, detect.AlertFromRecord(rec, byID[rec.RuleID]))
 	}
 	return out, nil
 }
