@@ -3,6 +3,8 @@ package sigma
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-soc/vigil/source"
 )
 
 // acIndex finds which of many case-insensitive ASCII needles occur in a field value in
@@ -312,8 +314,15 @@ type scratch struct {
 	scanned []bool     // per acIndex: the automaton ran over the value (a string)
 	ascii   []bool     // per acIndex: the scanned value holds only ASCII bytes
 	touched []int      // acIndexes whose needle bits are set, for clearing
-	gh      []uint64   // per base-name group: the event's folded base-name hash
-	gok     []bool     // per group: gh is valid (field present, a string, ASCII)
+	// vals, oks: per acIndex, its field's value in the event, valid when vgen == gen
+	// (gen counts Match calls, so nothing needs clearing between events).
+	vals []value
+	oks  []bool
+	vgen []uint64
+	gen  uint64
+	gh   []uint64 // per base-name group: the event's folded base-name hash
+	gok  []bool   // per group: gh is valid (field present, a string, ASCII)
+	gin  []bool   // per group: the field is present and a string
 }
 
 func (sc *scratch) firstRule(i int32) bool {
@@ -328,8 +337,20 @@ func (sc *scratch) firstRule(i int32) bool {
 // hits lets a rule evaluated by Set.Match answer "does the value contain needle" from
 // the automaton pass already made over the value, instead of scanning it again.
 type hits struct {
-	sc    *scratch
-	slots []int32 // valueMatcher.seq -> acIndex<<slotBits | needle, or -1
+	sc     *scratch
+	slots  []int32 // valueMatcher.seq -> acIndex<<slotBits | needle, or -1
+	fields []int32 // first valueMatcher.seq of a field matcher -> acIndex reading that field, or -1
+}
+
+// get returns f's field value, from the automaton pass's cache when it read the field
+// for this event (the same accessor, so the same answer), else by reading the event.
+func (hx *hits) get(f *fieldMatcher, ev *source.Event) (value, bool) {
+	if hx != nil && len(f.vals) > 0 && int(f.vals[0].seq) < len(hx.fields) {
+		if k := hx.fields[f.vals[0].seq]; k >= 0 && hx.sc.vgen[k] == hx.sc.gen {
+			return hx.sc.vals[k], hx.sc.oks[k]
+		}
+	}
+	return f.acc.get(ev)
 }
 
 const slotBits = 20

@@ -439,7 +439,7 @@ func (f *fieldMatcher) match(ev *source.Event, hx *hits) bool {
 	if f.acc.kind == accKeywords {
 		return f.matchKeywords(ev)
 	}
-	v, ok := f.acc.get(ev)
+	v, ok := hx.get(f, ev)
 	if f.neq {
 		if !ok {
 			return false

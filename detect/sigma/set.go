@@ -29,7 +29,11 @@ type Set struct {
 	// base-name results before the rule is evaluated.
 	pre   [][][]preItem
 	slots [][]int32 // per detection rule: valueMatcher.seq -> automaton needle (see hits)
-	pool  sync.Pool // *scratch, so Match allocates nothing in steady state
+	// fields, per detection rule: the seq of a field matcher's first value -> the
+	// automaton reading the same field, whose per-event value cache the rule then reads
+	// instead of looking the field up by name again; -1: none.
+	fields [][]int32
+	pool   sync.Pool // *scratch, so Match allocates nothing in steady state
 }
 
 // bucket holds rules that share a route; within it, rules that can only match when a
@@ -131,6 +135,10 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 	for _, a := range s.acs {
 		a.build()
 	}
+	s.fields = make([][]int32, len(s.det))
+	for i, r := range s.det {
+		s.fields[i] = s.fieldCache(r.det)
+	}
 	nRules, nAC := len(s.det), len(s.acs)
 	needleWords := make([]int, nAC)
 	for k, a := range s.acs {
@@ -138,7 +146,8 @@ func NewSet(rules []*Rule) (*Set, []Refused) {
 	}
 	s.pool.New = func() any {
 		sc := &scratch{rules: make([]uint64, (nRules+63)/64), needles: make([][]uint64, nAC), scanned: make([]bool, nAC), ascii: make([]bool, nAC),
-			gh: make([]uint64, s.ngroups), gok: make([]bool, s.ngroups)}
+			vals: make([]value, nAC), oks: make([]bool, nAC), vgen: make([]uint64, nAC),
+			gh: make([]uint64, s.ngroups), gok: make([]bool, s.ngroups), gin: make([]bool, s.ngroups)}
 		for k := range sc.needles {
 			sc.needles[k] = make([]uint64, needleWords[k])
 		}
@@ -205,6 +214,7 @@ func (s *Set) Match(ev *source.Event, dst []*Rule) []*Rule {
 		sc.scanned[k] = false
 	}
 	sc.touched = sc.touched[:0]
+	sc.gen++ // invalidates the previous event's cached field values
 	start := len(dst)
 	switch ev.Kind {
 	case source.KindProcessStart:
@@ -235,8 +245,7 @@ func (s *Set) scan(b *bucket, ev *source.Event, dst []*Rule, start int, sc *scra
 	}
 	for g := range b.groups {
 		grp := &b.groups[g]
-		v, ok := grp.acc.get(ev)
-		if !ok || v.isNum {
+		if !sc.gin[grp.gid] {
 			continue
 		}
 		if !sc.gok[grp.gid] {
@@ -259,6 +268,7 @@ func (s *Set) hashNames(b *bucket, ev *source.Event, sc *scratch) {
 		grp := &b.groups[g]
 		v, ok := grp.acc.get(ev)
 		sc.gok[grp.gid] = false
+		sc.gin[grp.gid] = ok && !v.isNum
 		if ok && !v.isNum {
 			sc.gh[grp.gid], sc.gok[grp.gid] = foldHash(baseName(v.s))
 		}
@@ -272,6 +282,7 @@ func (s *Set) hashNames(b *bucket, ev *source.Event, sc *scratch) {
 func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	a := s.acs[k]
 	v, ok := a.acc.get(ev)
+	sc.vals[k], sc.oks[k], sc.vgen[k] = v, ok, sc.gen
 	if !ok || v.isNum {
 		return // not scanned: trySub falls back, hits.contains scans itself
 	}
@@ -316,7 +327,7 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 func (s *Set) trySub(k int, ev *source.Event, dst []*Rule, start int, sc *scratch) []*Rule {
 	a := s.acs[k]
 	if !sc.scanned[k] {
-		if _, ok := a.acc.get(ev); !ok {
+		if !sc.oks[k] { // runAC(k) read the field for this event just before
 			return dst // every rule here needs the field
 		}
 		// A number: the automaton does not read those, so check all.
@@ -352,7 +363,7 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 		}
 	}
 	r := s.det[i]
-	hx := hits{sc: sc, slots: s.slots[i]}
+	hx := hits{sc: sc, slots: s.slots[i], fields: s.fields[i]}
 	if !r.route.admits(ev) || !r.det.eval(r.det.cond, ev, &hx) {
 		return dst
 	}
@@ -364,6 +375,32 @@ func (s *Set) try(i int32, ev *source.Event, dst []*Rule, start int, sc *scratch
 		}
 	}
 	return append(dst, r)
+}
+
+// fieldCache maps each field matcher of d (by its first value's seq) to an automaton
+// reading the same field, or -1.
+func (s *Set) fieldCache(d *detection) []int32 {
+	out := make([]int32, d.nvals)
+	for k := range out {
+		out[k] = -1
+	}
+	for si := range d.sels {
+		for _, alt := range d.sels[si].alts {
+			for fi := range alt {
+				f := &alt[fi]
+				if f.acc.kind == accKeywords || len(f.vals) == 0 {
+					continue
+				}
+				for k, a := range s.acs {
+					if a.acc == f.acc {
+						out[f.vals[0].seq] = int32(k)
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // acFor returns bucket b's substring index for acc, creating it.
