@@ -314,10 +314,8 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 		if st&outFlag == 0 {
 			continue
 		}
-		for d := a.outHead(st & stateMask); d >= 0; d = a.dictNext[d] {
-			for _, id := range a.outs[d] {
-				seen[id>>6] |= 1 << (uint(id) & 63)
-			}
+		for _, id := range a.outputs(st & stateMask) {
+			seen[id>>6] |= 1 << (uint(id) & 63)
 		}
 	}
 	sc.ascii[k] = ascii
