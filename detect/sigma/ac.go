@@ -358,12 +358,17 @@ type hits struct {
 // get returns f's field value, from the automaton pass's cache when it read the field
 // for this event (the same accessor, so the same answer), else by reading the event.
 func (hx *hits) get(f *fieldMatcher, ev *source.Event) (value, bool) {
+	// A set canonical struct field is cheaper to read than the cache's scattered
+	// per-rule table; only lookups by name are worth caching.
+	if v, ok := f.acc.structValue(ev); ok {
+		return v, true
+	}
 	if hx != nil && len(f.vals) > 0 && int(f.vals[0].seq) < len(hx.fields) {
 		if k := hx.fields[f.vals[0].seq]; k >= 0 && hx.sc.vgen[k] == hx.sc.gen {
 			return hx.sc.vals[k], hx.sc.oks[k]
 		}
 	}
-	return f.acc.get(ev)
+	return f.acc.byName(ev)
 }
 
 const slotBits = 20

@@ -102,6 +102,15 @@ type value struct {
 
 // get returns the field's value and whether the event has it.
 func (a *accessor) get(ev *source.Event) (value, bool) {
+	if v, ok := a.structValue(ev); ok {
+		return v, true
+	}
+	return a.byName(ev)
+}
+
+// structValue returns the canonical Event struct field a reads, when a has one and it
+// is set (ok false: the value has to be found by name, see byName).
+func (a *accessor) structValue(ev *source.Event) (value, bool) {
 	var s string
 	switch a.kind {
 	case accImage:
@@ -142,20 +151,17 @@ func (a *accessor) get(ev *source.Event) (value, bool) {
 		if ev.Parent.PID != 0 {
 			return value{n: uint64(ev.Parent.PID), isNum: true}, true
 		}
-	case accEventID:
-		// The original field keeps the record's own spelling; the struct is the fallback.
-		if v, ok := lookup(ev, a.name); ok {
-			return value{s: v}, true
-		}
-		if ev.EventID != 0 {
-			return value{n: uint64(ev.EventID), isNum: true}, true
-		}
-		return value{}, false
 	}
-	if s != "" {
-		return value{s: s}, true
-	}
+	return value{s: s}, s != ""
+}
+
+// byName is get when structValue has no answer: the original field by name (for
+// EventID, whose original field keeps the record's own spelling, the struct after it).
+func (a *accessor) byName(ev *source.Event) (value, bool) {
 	v, ok := lookup(ev, a.name)
+	if !ok && a.kind == accEventID && ev.EventID != 0 {
+		return value{n: uint64(ev.EventID), isNum: true}, true
+	}
 	return value{s: v}, ok
 }
 
