@@ -207,7 +207,38 @@ func (a *acIndex) build() {
 	}
 	a.outs = outs
 	a.needles = nil
-	a.renumber(queue)
+	a.renumber(a.layout(queue))
+}
+
+// layout orders the states for renumber: the dense ones breadth-first (so they come
+// first), then the sparse ones depth-first, so a needle's tail of single-child states
+// lies in consecutive entries of the sparse tables and its steps share cache lines.
+func (a *acIndex) layout(bfs []int32) []int32 {
+	order := make([]int32, 0, len(bfs))
+	var stack []int32
+	for _, st := range bfs {
+		if a.row[st] < 0 {
+			continue
+		}
+		order = append(order, st)
+		// Sparse children of dense states root the depth-first runs (pushed in
+		// reverse, so each state's first child follows it directly).
+		for e := a.edgeStart[st+1] - 1; e >= a.edgeStart[st]; e-- {
+			if nx := a.edgeNext[e]; a.row[nx] < 0 {
+				stack = append(stack, nx)
+			}
+		}
+	}
+	var sparse []int32
+	for len(stack) > 0 {
+		st := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		sparse = append(sparse, st)
+		for e := a.edgeStart[st+1] - 1; e >= a.edgeStart[st]; e-- {
+			stack = append(stack, a.edgeNext[e])
+		}
+	}
+	return append(order, sparse...)
 }
 
 // outFlag marks a transition into a state on whose failure chain some needle ends, so
@@ -217,7 +248,7 @@ const (
 	stateMask = outFlag - 1
 )
 
-// renumber gives states their breadth-first order, so the dense (shallow) states are
+// renumber gives states the order layout chose, so the dense (shallow) states are
 // exactly 0..ndense-1 and delta is indexed by the state itself, and flags every
 // transition target that has outputs.
 func (a *acIndex) renumber(queue []int32) {
@@ -294,30 +325,68 @@ func (a *acIndex) renumber(queue []int32) {
 	a.dict, a.dictNext, a.outs = nil, nil, nil
 }
 
-// step moves the automaton from state code st (unflagged) on byte class c; the result
-// carries outFlag when the new state has outputs.
-func (a *acIndex) step(st int32, c uint16) int32 {
-	for {
-		if st < a.denseEnd {
-			return a.delta[st+int32(c)]
-		}
-		i := st - a.denseEnd + a.ndense
-		for e := a.edgeStart[i]; e < a.edgeStart[i+1]; e++ {
-			if a.edgeClass[e] == c {
-				return a.edgeNext[e]
+// scan runs the automaton over str, setting the bit of every needle found in seen, and
+// reports whether str is all ASCII. Non-ASCII runes are read as the ASCII letter they
+// fold to (Kelvin sign, long s) or as a byte no needle has, which is exactly how
+// containsFold compares an ASCII needle. The tables are held in locals: the stores to
+// seen could otherwise alias a's fields and force reloads on every byte.
+func (a *acIndex) scan(str string, seen []uint64) (ascii bool) {
+	cls := &a.cls
+	delta, denseEnd, ndense, fail := a.delta, a.denseEnd, a.ndense, a.fail
+	edgeStart, edgeClass, edgeNext := a.edgeStart, a.edgeClass, a.edgeNext
+	outStart, outList := a.outStart, a.outList
+	st := int32(0)
+	ascii = true
+	for p := 0; p < len(str); {
+		c := str[p]
+		var cl uint16
+		if c < utf8.RuneSelf {
+			cl = cls[c]
+			p++
+		} else {
+			ascii = false
+			r, w := utf8.DecodeRuneInString(str[p:])
+			p += w
+			if f := asciiFold(r); f != 0 {
+				cl = cls[f]
 			}
 		}
-		st = a.fail[i]
+		if cl == 0 {
+			st = 0 // no needle holds this byte: every match attempt restarts
+			continue
+		}
+		// Step from state code s on class cl: a dense row holds every transition; a
+		// sparse state tries its edges, else follows its failure link.
+		s := st & stateMask
+		for {
+			if s < denseEnd {
+				st = delta[s+int32(cl)]
+				break
+			}
+			i := s - denseEnd + ndense
+			e, end := edgeStart[i], edgeStart[i+1]
+			for e < end && edgeClass[e] != cl {
+				e++
+			}
+			if e < end {
+				st = edgeNext[e]
+				break
+			}
+			s = fail[i]
+		}
+		if st&outFlag == 0 {
+			continue
+		}
+		s = st & stateMask
+		i := s - denseEnd + ndense
+		if s < denseEnd {
+			i = delta[s] // the class-0 slot: see renumber
+		}
+		for _, id := range outList[outStart[i]:outStart[i+1]] {
+			seen[id>>6] |= 1 << (uint(id) & 63)
+		}
 	}
-}
-
-// outputs returns the needles found on reaching state code st (unflagged).
-func (a *acIndex) outputs(st int32) []int32 {
-	i := st - a.denseEnd + a.ndense
-	if st < a.denseEnd {
-		i = a.delta[st] // the class-0 slot: see renumber
-	}
-	return a.outList[a.outStart[i]:a.outStart[i+1]]
+	return ascii
 }
 
 // scratch is per-Match state: which needles and rules this event already triggered.

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/vigil-soc/vigil/source"
 )
@@ -276,9 +275,7 @@ func (s *Set) hashNames(b *bucket, ev *source.Event, sc *scratch) {
 }
 
 // runAC runs substring index k over its field, recording the needles found and whether
-// the value is all ASCII. Non-ASCII runes are read as the ASCII letter they fold to
-// (Kelvin sign, long s) or as a byte no needle has, which is exactly how containsFold
-// compares an ASCII needle.
+// the value is all ASCII.
 func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	a := s.acs[k]
 	v, ok := a.acc.get(ev)
@@ -288,37 +285,7 @@ func (s *Set) runAC(k int, ev *source.Event, sc *scratch) {
 	}
 	sc.scanned[k] = true
 	sc.touched = append(sc.touched, k)
-	seen := sc.needles[k]
-	st := int32(0)
-	str := v.s
-	ascii := true
-	for p := 0; p < len(str); {
-		c := str[p]
-		var cl uint16
-		if c < utf8.RuneSelf {
-			cl = a.cls[c]
-			p++
-		} else {
-			ascii = false
-			r, w := utf8.DecodeRuneInString(str[p:])
-			p += w
-			if f := asciiFold(r); f != 0 {
-				cl = a.cls[f]
-			}
-		}
-		if cl == 0 {
-			st = 0 // no needle holds this byte: every match attempt restarts
-			continue
-		}
-		st = a.step(st&stateMask, cl)
-		if st&outFlag == 0 {
-			continue
-		}
-		for _, id := range a.outputs(st & stateMask) {
-			seen[id>>6] |= 1 << (uint(id) & 63)
-		}
-	}
-	sc.ascii[k] = ascii
+	sc.ascii[k] = a.scan(v.s, sc.needles[k])
 }
 
 // trySub tries the rules of substring index k whose needles occur in the value.
