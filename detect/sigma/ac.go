@@ -16,17 +16,22 @@ type acIndex struct {
 	classes   [256]uint16 // lower-cased byte -> class; 0 = a byte no needle has
 	cls       [256]uint16 // raw byte -> class of its ASCII lower case (0 for non-ASCII bytes)
 	nclass    int
-	row       []int32   // while building: state -> its dense row, or -1 for a sparse (deep) state
-	ndense    int32     // states below this (the shallow ones, after renumber) are dense
-	denseEnd  int32     // ndense*nclass: state codes below it are dense row offsets
-	delta     []int32   // dense row offset + class -> next state code (with outFlag)
-	fail      []int32   // state -> failure state (a state code after renumber)
-	edgeStart []int32   // sparse edges of state st: edgeStart[st] .. edgeStart[st+1]
-	edgeClass []uint16  // edge's byte class
-	edgeNext  []int32   // edge's target (a state code after renumber, with outFlag)
-	dict      []int32   // while building: state -> nearest state on its failure chain (itself included) ending a needle; -1: none
-	dictNext  []int32   // while building: state -> the next such state further along the chain
-	outs      [][]int32 // while building: state -> needles ending exactly here
+	row       []int32  // while building: state -> its dense row, or -1 for a sparse (deep) state
+	ndense    int32    // states below this (the shallow ones, after renumber) are dense
+	denseEnd  int32    // ndense*nclass: state codes below it are dense row offsets
+	delta     []int32  // dense row offset + class -> next state code (with outFlag)
+	fail      []int32  // state -> failure state (a state code after renumber)
+	edgeStart []int32  // while building: edges of state st: edgeStart[st] .. edgeStart[st+1]
+	edgeClass []uint16 // while building: edge's byte class
+	edgeNext  []int32  // while building: edge's target
+	// sp, edges: what the scan reads of sparse state code denseEnd+j: sp[j] (its failure
+	// state code and first edge; sp[j+1].start ends its edges), packed so that one step
+	// touches two cache lines, not four.
+	sp       []acSparse
+	edges    []acEdge
+	dict     []int32   // while building: state -> nearest state on its failure chain (itself included) ending a needle; -1: none
+	dictNext []int32   // while building: state -> the next such state further along the chain
+	outs     [][]int32 // while building: state -> needles ending exactly here
 	// outStart, outList: every needle ending at state i or along its failure chain is
 	// outList[outStart[i]:outStart[i+1]], one contiguous run instead of a chain walk
 	// (about one byte in seven of a command line reaches an output state).
@@ -241,6 +246,18 @@ func (a *acIndex) layout(bfs []int32) []int32 {
 	return append(order, sparse...)
 }
 
+// acSparse is a sparse state's entry in acIndex.sp.
+type acSparse struct {
+	start int32 // first edge in acIndex.edges
+	fail  int32 // failure state code
+}
+
+// acEdge is one transition of a sparse state.
+type acEdge struct {
+	next  int32 // target state code, with outFlag
+	class uint16
+}
+
 // outFlag marks a transition into a state on whose failure chain some needle ends, so
 // the scan looks at the output tables only then.
 const (
@@ -314,7 +331,17 @@ func (a *acIndex) renumber(queue []int32) {
 	}
 	a.ndense, a.denseEnd = int32(ndense), denseEnd
 	a.row = nil
-	a.delta, a.fail, a.edgeStart, a.edgeClass, a.edgeNext = delta, fail, edgeStart, edgeClass, edgeNext
+	a.delta = delta
+	a.sp = make([]acSparse, n-ndense+1)
+	for j := range n - ndense {
+		a.sp[j] = acSparse{start: edgeStart[ndense+j], fail: fail[ndense+j]}
+	}
+	a.sp[n-ndense].start = edgeStart[n]
+	a.edges = make([]acEdge, len(edgeClass))
+	for e := range a.edges {
+		a.edges[e] = acEdge{next: edgeNext[e], class: edgeClass[e]}
+	}
+	a.fail, a.edgeStart, a.edgeClass, a.edgeNext = nil, nil, nil, nil
 	a.outStart = make([]int32, n+1)
 	for i := range n {
 		for d := dict[i]; d >= 0; d = dictNext[d] {
@@ -332,8 +359,7 @@ func (a *acIndex) renumber(queue []int32) {
 // seen could otherwise alias a's fields and force reloads on every byte.
 func (a *acIndex) scan(str string, seen []uint64) (ascii bool) {
 	cls := &a.cls
-	delta, denseEnd, ndense, fail := a.delta, a.denseEnd, a.ndense, a.fail
-	edgeStart, edgeClass, edgeNext := a.edgeStart, a.edgeClass, a.edgeNext
+	delta, denseEnd, ndense, sp, edges := a.delta, a.denseEnd, a.ndense, a.sp, a.edges
 	outStart, outList := a.outStart, a.outList
 	st := int32(0)
 	ascii = true
@@ -363,16 +389,16 @@ func (a *acIndex) scan(str string, seen []uint64) (ascii bool) {
 				st = delta[s+int32(cl)]
 				break
 			}
-			i := s - denseEnd + ndense
-			e, end := edgeStart[i], edgeStart[i+1]
-			for e < end && edgeClass[e] != cl {
+			j := s - denseEnd
+			e, end := sp[j].start, sp[j+1].start
+			for e < end && edges[e].class != cl {
 				e++
 			}
 			if e < end {
-				st = edgeNext[e]
+				st = edges[e].next
 				break
 			}
-			s = fail[i]
+			s = sp[j].fail
 		}
 		if st&outFlag == 0 {
 			continue
