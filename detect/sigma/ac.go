@@ -41,6 +41,7 @@ type acIndex struct {
 	all      []int32   // every rule of the index, for values the automaton cannot read
 	nonASCII []int32   // rules that can only match a value holding a non-ASCII byte
 	needles  map[string]int32
+	maxLen   int // the longest needle's length in bytes
 }
 
 func newACIndex(acc accessor) *acIndex {
@@ -211,6 +212,9 @@ func (a *acIndex) build() {
 		}
 	}
 	a.outs = outs
+	for n := range a.needles {
+		a.maxLen = max(a.maxLen, len(n))
+	}
 	a.needles = nil
 	a.renumber(a.layout(queue))
 }
@@ -244,6 +248,99 @@ func (a *acIndex) layout(bfs []int32) []int32 {
 		}
 	}
 	return append(order, sparse...)
+}
+
+// splitMin is the shortest value scanSplit reads as two interleaved halves.
+const splitMin = 256
+
+// scanSplit scans an all-ASCII str as two halves in one loop: the scan is bound by
+// the latency of each step's table load, and two independent state chains overlap
+// their loads. The second half starts maxLen-1 bytes early, so every occurrence
+// ending in it lies wholly inside it (ASCII bytes are needle bytes one to one). It
+// returns false at the first non-ASCII byte, where a needle may span more bytes than
+// its length; the caller then scans the whole value in order (the bits set so far
+// are real occurrences, so they may stay).
+func (a *acIndex) scanSplit(str string, seen []uint64) bool {
+	mid := len(str) / 2
+	s1, s2 := str[:mid], str[mid-max(a.maxLen-1, 0):]
+	cls := &a.cls
+	delta, denseEnd := a.delta, a.denseEnd
+	st1, st2 := int32(0), int32(0)
+	for i := 0; i < len(s1); i++ {
+		c1, c2 := s1[i], s2[i]
+		if (c1 | c2) >= utf8.RuneSelf {
+			return false
+		}
+		cl1, cl2 := cls[c1], cls[c2]
+		if s := st1 & stateMask; cl1 == 0 {
+			st1 = 0
+		} else if s < denseEnd {
+			st1 = delta[s+int32(cl1)]
+		} else {
+			st1 = a.sparseStep(s, cl1)
+		}
+		if s := st2 & stateMask; cl2 == 0 {
+			st2 = 0
+		} else if s < denseEnd {
+			st2 = delta[s+int32(cl2)]
+		} else {
+			st2 = a.sparseStep(s, cl2)
+		}
+		if (st1|st2)&outFlag != 0 {
+			if st1&outFlag != 0 {
+				a.emit(st1&stateMask, seen)
+			}
+			if st2&outFlag != 0 {
+				a.emit(st2&stateMask, seen)
+			}
+		}
+	}
+	for i := len(s1); i < len(s2); i++ {
+		c := s2[i]
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		cl := cls[c]
+		if s := st2 & stateMask; cl == 0 {
+			st2 = 0
+		} else if s < denseEnd {
+			st2 = delta[s+int32(cl)]
+		} else {
+			st2 = a.sparseStep(s, cl)
+		}
+		if st2&outFlag != 0 {
+			a.emit(st2&stateMask, seen)
+		}
+	}
+	return true
+}
+
+// sparseStep moves from sparse state code s on class cl (not 0), following failure
+// links until a state has the edge or a dense row answers.
+func (a *acIndex) sparseStep(s int32, cl uint16) int32 {
+	for s >= a.denseEnd {
+		j := s - a.denseEnd
+		e, end := a.sp[j].start, a.sp[j+1].start
+		for e < end && a.edges[e].class != cl {
+			e++
+		}
+		if e < end {
+			return a.edges[e].next
+		}
+		s = a.sp[j].fail
+	}
+	return a.delta[s+int32(cl)]
+}
+
+// emit sets the bits of the needles found on reaching state code s (unflagged).
+func (a *acIndex) emit(s int32, seen []uint64) {
+	i := s - a.denseEnd + a.ndense
+	if s < a.denseEnd {
+		i = a.delta[s] // the class-0 slot: see renumber
+	}
+	for _, id := range a.outList[a.outStart[i]:a.outStart[i+1]] {
+		seen[id>>6] |= 1 << (uint(id) & 63)
+	}
 }
 
 // acSparse is a sparse state's entry in acIndex.sp.
@@ -358,6 +455,14 @@ func (a *acIndex) renumber(queue []int32) {
 // containsFold compares an ASCII needle. The tables are held in locals: the stores to
 // seen could otherwise alias a's fields and force reloads on every byte.
 func (a *acIndex) scan(str string, seen []uint64) (ascii bool) {
+	if len(str) >= splitMin && len(str) >= 4*a.maxLen && a.scanSplit(str, seen) {
+		return true
+	}
+	return a.scanSeq(str, seen)
+}
+
+// scanSeq is scan reading str in order, for any value.
+func (a *acIndex) scanSeq(str string, seen []uint64) (ascii bool) {
 	cls := &a.cls
 	delta, denseEnd, ndense, sp, edges := a.delta, a.denseEnd, a.ndense, a.sp, a.edges
 	outStart, outList := a.outStart, a.outList
