@@ -50,3 +50,35 @@ func TestScanSplitAgrees(t *testing.T) {
 		t.Fatalf("no value took the split path (of %d)", checked)
 	}
 }
+
+// FuzzScanSplit: the two-halves scan finds what the in-order scan finds, for any ASCII
+// needles ('|'-separated) and any value.
+func FuzzScanSplit(f *testing.F) {
+	f.Add("powershell|-enc|iex(", strings.Repeat("cmd /c PowerShell -ENC aQBlAHgA iex( ", 12))
+	f.Add("ab|ba|aaa", strings.Repeat("ab", 200)+"\u212A"+strings.Repeat("ba", 100))
+	f.Add("k|kelvin", strings.Repeat("x", 300)+"\u212Aelvin")
+	f.Fuzz(func(t *testing.T, ns, s string) {
+		if len(s) > 4096 || len(ns) > 512 {
+			return
+		}
+		a := newACIndex(resolveField("CommandLine"))
+		n := 0
+		for _, needle := range strings.Split(ns, "|") {
+			if needle == "" || len(needle) > 64 || !isASCII(needle) {
+				continue
+			}
+			a.add(needle, int32(n))
+			n++
+		}
+		if n == 0 {
+			return
+		}
+		a.build()
+		words := (len(a.rules) + 63) / 64
+		got, want := make([]uint64, words), make([]uint64, words)
+		asciiGot, asciiWant := a.scan(s, got), a.scanSeq(s, want)
+		if !slices.Equal(got, want) || asciiGot != asciiWant {
+			t.Errorf("needles %q value %q: split scan %x ascii %v, in-order %x ascii %v", ns, s, got, asciiGot, want, asciiWant)
+		}
+	})
+}
