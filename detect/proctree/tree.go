@@ -551,26 +551,32 @@ func (t *Tree) merge(h *hostTree, n *node, ev *source.Event, guid string, ts int
 // fill copies the event's process fields into the empty fields of n.
 func (t *Tree) fill(h *hostTree, n *node, ev *source.Event, guid string) {
 	p := &ev.Process
-	if n.guid == "" && guid != "" {
-		if _, taken := h.byGUID[guid]; !taken {
-			n.guid = strings.Clone(guid)
-			h.byGUID[n.guid] = n
-		}
-	}
-	if n.image == "" && !missing(p.Image) {
-		n.image = t.internStr(clip(p.Image, maxImage))
-	}
-	if n.cmd == "" && p.CommandLine != "" {
-		n.cmd = strings.Clone(clip(p.CommandLine, maxCommand))
-	}
-	if n.user == "" && !missing(p.User) {
-		n.user = t.internStr(clip(p.User, maxUser))
-	}
+	t.fillEmpty(h, n, guid, p.Image, p.CommandLine, p.User)
 	if n.ppid == 0 {
 		n.ppid = ev.Parent.PID
 	}
 	if n.parentImage == "" && !missing(ev.Parent.Image) {
 		n.parentImage = t.internStr(clip(ev.Parent.Image, maxImage))
+	}
+}
+
+// fillEmpty sets n's identity fields that are still empty, clipped and interned; a GUID
+// another node already holds is left alone (event data can claim any GUID).
+func (t *Tree) fillEmpty(h *hostTree, n *node, guid, image, cmd, user string) {
+	if g := clip(guid, maxGUID); n.guid == "" && g != "" {
+		if _, taken := h.byGUID[g]; !taken {
+			n.guid = strings.Clone(g)
+			h.byGUID[n.guid] = n
+		}
+	}
+	if n.image == "" && !missing(image) {
+		n.image = t.internStr(clip(image, maxImage))
+	}
+	if n.cmd == "" && cmd != "" {
+		n.cmd = strings.Clone(clip(cmd, maxCommand))
+	}
+	if n.user == "" && !missing(user) {
+		n.user = t.internStr(clip(user, maxUser))
 	}
 }
 
@@ -588,21 +594,7 @@ func (t *Tree) synthesize(h *hostTree, ev *source.Event, ts int64) *node {
 
 // fillSynth fills a synthesized node's empty fields from a child's Parent* fields.
 func (t *Tree) fillSynth(h *hostTree, n *node, pp *source.Parent) {
-	if g := clip(pp.GUID, maxGUID); n.guid == "" && g != "" {
-		if _, taken := h.byGUID[g]; !taken {
-			n.guid = strings.Clone(g)
-			h.byGUID[n.guid] = n
-		}
-	}
-	if n.image == "" && !missing(pp.Image) {
-		n.image = t.internStr(clip(pp.Image, maxImage))
-	}
-	if n.cmd == "" && pp.CommandLine != "" {
-		n.cmd = strings.Clone(clip(pp.CommandLine, maxCommand))
-	}
-	if n.user == "" && !missing(pp.User) {
-		n.user = t.internStr(clip(pp.User, maxUser))
-	}
+	t.fillEmpty(h, n, pp.GUID, pp.Image, pp.CommandLine, pp.User)
 }
 
 // link makes c a child of p, in start order, unless that would make a cycle (event data
