@@ -430,6 +430,24 @@ func (d *decoder) walkValue(i, depth int) (int, bool) {
 	return j, d.leaf(d.base+i, d.base+j, false)
 }
 
+// readKey reads `"key":` at i, returning where the value starts and the key's span in
+// d.buf (unescaped).
+func (d *decoder) readKey(i int) (next, ko, ke int, ok bool) {
+	p := d.rec
+	if i >= len(p) || p[i] != '"' {
+		return i, 0, 0, d.failAt("expected a key", i)
+	}
+	next, ko, ke, ok = d.readString(i)
+	if !ok {
+		return next, 0, 0, false
+	}
+	i = skipSpace(p, next)
+	if i >= len(p) || p[i] != ':' {
+		return i, 0, 0, d.failAt("expected ':' after key", i)
+	}
+	return skipSpace(p, i+1), ko, ke, true
+}
+
 func (d *decoder) walkObject(i, depth int) (int, bool) {
 	p := d.rec
 	i = skipSpace(p, i+1)
@@ -437,18 +455,11 @@ func (d *decoder) walkObject(i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		if i >= len(p) || p[i] != '"' {
-			return i, d.failAt("expected a key", i)
-		}
-		next, ko, ke, ok := d.readString(i)
+		next, ko, ke, ok := d.readKey(i)
 		if !ok {
 			return next, false
 		}
-		i = skipSpace(p, next)
-		if i >= len(p) || p[i] != ':' {
-			return i, d.failAt("expected ':' after key", i)
-		}
-		i = skipSpace(p, i+1)
+		i = next
 		if depth == 0 && !d.bare {
 			d.keys |= classifyKey(d.buf[ko:ke], i < len(p) && p[i] == '{')
 		}
@@ -531,18 +542,11 @@ func (d *decoder) walkNamedData(i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		if i >= len(p) || p[i] != '"' {
-			return i, d.failAt("expected a key", i)
-		}
-		next, ko, ke, ok := d.readString(i)
+		next, ko, ke, ok := d.readKey(i)
 		if !ok {
 			return next, false
 		}
-		i = skipSpace(p, next)
-		if i >= len(p) || p[i] != ':' {
-			return i, d.failAt("expected ':' after key", i)
-		}
-		i = skipSpace(p, i+1)
+		i = next
 		key := string(d.buf[ko:ke])
 		if (key == "Name" || key == "text" || key == "#text") && i < len(p) && p[i] == '"' {
 			n2, vo, ve, ok := d.readString(i)
