@@ -230,7 +230,11 @@ func (d *decoder) skipValue(i, depth int) (int, bool) {
 			}
 			i = skipSpace(p, i)
 			if i >= len(p) {
-				return i, d.failAt("unterminated "+map[bool]string{true: "object", false: "array"}[c == '{'], i)
+				what := "unterminated array"
+				if c == '{' {
+					what = "unterminated object"
+				}
+				return i, d.failAt(what, i)
 			}
 			if p[i] == closer {
 				return i + 1, true
