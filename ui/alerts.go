@@ -421,6 +421,13 @@ func (l *alertList) renderRow(r *row, width int, selected bool) string {
 	}
 	a := &r.a
 	status := statusWord(a)
+	ts := a.LastSeen.Format("15:04:05")
+	if width < compactRowWidth {
+		// Narrow pane (80x24): the child's name matters more than seconds and the word
+		// "closed", so every row compacts those before names are cut away.
+		ts = ts[:5]
+		status = strings.TrimPrefix(status, "closed:")
+	}
 	if r.saving != "" {
 		status = r.saving
 	}
@@ -428,24 +435,17 @@ func (l *alertList) renderRow(r *row, width int, selected bool) string {
 	if a.Count > 1 {
 		tail = " x" + strconv.Itoa(a.Count) + tail
 	}
-	if a.Suppressed {
-		tail += " SUPPRESSED"
+	suppTag := "SUPPRESSED"
+	if width < compactRowWidth {
+		suppTag = "SUPP"
 	}
-	ts := a.LastSeen.Format("15:04:05")
+	if a.Suppressed {
+		tail += " " + suppTag
+	}
 	host := ansi.Truncate(cell(a.Host), 10, g.Ellipsis)
 	proc := cell(baseName(a.Event.Parent.Image)) + g.Arrow + cell(baseName(a.Event.Process.Image))
 	fixed := 1 + len(ts) + 1 + 4 + 1 + ansi.StringWidth(host) + 1
 	room := width - fixed - ansi.StringWidth(tail)
-	if width < compactRowWidth && r.saving == "" {
-		// Narrow pane (80x24): the child's name matters more than seconds and the word
-		// "closed", so every row compacts those before names are cut away.
-		ts = ts[:5]
-		short := strings.TrimPrefix(status, "closed:")
-		tail = tail[:len(tail)-len(status)] + short
-		status = short
-		fixed -= 3
-		room = width - fixed - ansi.StringWidth(tail)
-	}
 	if room < 4 {
 		// Too narrow for everything: keep the status, drop the process names.
 		room = 0
@@ -469,7 +469,7 @@ func (l *alertList) renderRow(r *row, width int, selected bool) string {
 	}
 	supp := ""
 	if a.Suppressed {
-		supp = " " + st.Suppressed.Render("SUPPRESSED")
+		supp = " " + st.Suppressed.Render(suppTag)
 	}
 	line := mark + ts + " " + st.Severity(level(a)) + " " + host + " " + proc + strings.Repeat(" ", pad) + countS + " " + statusStyled + supp
 	if ansi.StringWidth(line) > width {

@@ -11,35 +11,43 @@ import (
 )
 
 // TestRenderRowKeepsChildName: at the 80x24 list width a closed, repeated alert still
-// shows the child's name; wider lists keep seconds and the full status.
+// shows the child's name and its status; wider lists keep seconds and the full status.
+// A suppressed alert keeps a visible tag at every width.
 func TestRenderRowKeepsChildName(t *testing.T) {
 	as, _ := fixtureAlerts(t)
-	a := as[1]
-	a.Status, a.Reason, a.Count = triage.StatusClosed, triage.ReasonFalsePositive, 12
+	base := as[1]
+	base.Status, base.Reason, base.Count = triage.StatusClosed, triage.ReasonFalsePositive, 12
 	l := newAlertList(theme.New(lipgloss.DefaultRenderer(), theme.Dark))
-	child := baseName(a.Event.Process.Image)
+	child := baseName(base.Event.Process.Image)
 	tests := []struct {
+		name       string
+		suppressed bool
 		width      int
-		wantParts  []string
-		wantAbsent []string
+		want, not  []string
 	}{
-		{34, []string{"→" + child[:3], " FP", "x12"}, []string{"closed:"}},
-		{60, []string{child, "closed:FP", "x12", ":58:00"}, nil},
+		{"narrow", false, 34, []string{"→" + child[:3], " FP", "x12"}, []string{"closed:", ":58:00"}},
+		{"wide", false, 60, []string{child, "closed:FP", "x12", ":58:00"}, nil},
+		{"narrow suppressed", true, 34, []string{"→" + child[:2], " FP", "x12", "SUPP"}, []string{"closed:"}},
+		{"wide suppressed", true, 80, []string{child, "closed:FP", "SUPPRESSED"}, nil},
 	}
 	for _, tc := range tests {
-		line := l.renderRow(&row{a: a}, tc.width, false)
-		if w := ansi.StringWidth(line); w > tc.width {
-			t.Errorf("width %d: row is %d cells: %q", tc.width, w, line)
-		}
-		for _, p := range tc.wantParts {
-			if !strings.Contains(line, p) {
-				t.Errorf("width %d: row %q lacks %q", tc.width, line, p)
+		t.Run(tc.name, func(t *testing.T) {
+			a := base
+			a.Suppressed = tc.suppressed
+			line := l.renderRow(&row{a: a}, tc.width, false)
+			if w := ansi.StringWidth(line); w > tc.width {
+				t.Errorf("row is %d cells, wider than %d: %q", w, tc.width, line)
 			}
-		}
-		for _, p := range tc.wantAbsent {
-			if strings.Contains(line, p) {
-				t.Errorf("width %d: row %q should not contain %q", tc.width, line, p)
+			for _, p := range tc.want {
+				if !strings.Contains(line, p) {
+					t.Errorf("row %q lacks %q", line, p)
+				}
 			}
-		}
+			for _, p := range tc.not {
+				if strings.Contains(line, p) {
+					t.Errorf("row %q should not contain %q", line, p)
+				}
+			}
+		})
 	}
 }
