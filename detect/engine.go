@@ -198,7 +198,7 @@ func (e *Engine) restore(ctx context.Context) error {
 			continue // its rule is not loaded now: nothing can repeat it
 		}
 		a := &alertState{
-			Alert: e.fromRecord(rec),
+			Alert: AlertFromRecord(rec, r),
 			key: groupKey{
 				rule: rec.RuleID, host: rec.Host, image: rec.Image,
 				commandLine: rec.CommandLine, parentImage: rec.ParentImage,
@@ -207,7 +207,6 @@ func (e *Engine) restore(ctx context.Context) error {
 			stored: rec.Count,
 			origin: rec.Origin,
 		}
-		a.Rule = r
 		e.seq++
 		a.seq = e.seq
 		e.alerts[a.ID] = a
