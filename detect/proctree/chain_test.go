@@ -25,11 +25,11 @@ func checkPIDChains(t *testing.T, tr *Tree) {
 	}
 }
 
-// TestPIDChainHostileReuse feeds one PID over and over, out of order, past the host cap:
-// the chain stays consistent and evictions unlink in O(1) (the test would take minutes
-// if each eviction or insert walked the whole chain).
+// TestPIDChainHostileReuse feeds one PID over and over, some out of order, past the host
+// cap with nothing aging out: the same-PID chain grows to the cap and every eviction
+// unlinks its oldest end. The doubly linked chain must stay consistent throughout.
 func TestPIDChainHostileReuse(t *testing.T) {
-	tr := New(Config{MaxPerHost: 2000, ExitedTTL: time.Hour})
+	tr := New(Config{MaxPerHost: 2000, ExitedTTL: 100000 * time.Hour})
 	const n = 60000
 	for i := 0; i < n; i++ {
 		// Starts 10 s apart, so none is the twin (Sysmon 1 + 4688, within 2 s) of another.
@@ -45,6 +45,9 @@ func TestPIDChainHostileReuse(t *testing.T) {
 	st := tr.Stats()
 	if st.Nodes > 2000 {
 		t.Fatalf("host cap not enforced: %d nodes", st.Nodes)
+	}
+	if st.Evicted < n-2000-100 {
+		t.Fatalf("evicted %d; want nearly every start past the cap evicted (chain of one PID)", st.Evicted)
 	}
 	if st.Evicted+st.AgedOut+st.Nodes != n {
 		t.Fatalf("evicted %d + aged out %d + kept %d does not account for %d starts", st.Evicted, st.AgedOut, st.Nodes, n)
