@@ -107,17 +107,10 @@ func (d *decoder) topKeys(i int) (int, bool) {
 		if !ok {
 			return keys, false
 		}
-		i = skipSpace(p, i)
-		if i >= len(p) {
-			return keys, d.failAt("unterminated object", i)
+		var done bool
+		if i, done, ok = d.nextElement(i, '}'); !ok || done {
+			return keys, ok
 		}
-		if p[i] == '}' {
-			return keys, true
-		}
-		if p[i] != ',' {
-			return keys, d.failAt("expected ',' or '}'", i)
-		}
-		i = skipSpace(p, i+1)
 	}
 }
 
@@ -228,21 +221,10 @@ func (d *decoder) skipValue(i, depth int) (int, bool) {
 			if i, ok = d.skipValue(i, depth+1); !ok {
 				return i, false
 			}
-			i = skipSpace(p, i)
-			if i >= len(p) {
-				what := "unterminated array"
-				if c == '{' {
-					what = "unterminated object"
-				}
-				return i, d.failAt(what, i)
+			var done bool
+			if i, done, ok = d.nextElement(i, closer); !ok || done {
+				return i, ok
 			}
-			if p[i] == closer {
-				return i + 1, true
-			}
-			if p[i] != ',' {
-				return i, d.failAt("expected ',' or '"+string(closer)+"'", i)
-			}
-			i = skipSpace(p, i+1)
 		}
 	default:
 		return d.scanLiteral(i)
@@ -452,6 +434,28 @@ func (d *decoder) readKey(i int) (next, ko, ke int, ok bool) {
 	return skipSpace(p, i+1), ko, ke, true
 }
 
+// nextElement reads what follows an element of an object (closer '}') or array (']'):
+// the closer ends it (done, next just past it), a ',' leads to the next element (next at
+// its first byte); anything else, or the end of the record, is an error.
+func (d *decoder) nextElement(i int, closer byte) (next int, done, ok bool) {
+	p := d.rec
+	i = skipSpace(p, i)
+	if i >= len(p) {
+		what := "unterminated array"
+		if closer == '}' {
+			what = "unterminated object"
+		}
+		return i, false, d.failAt(what, i)
+	}
+	if p[i] == closer {
+		return i + 1, true, true
+	}
+	if p[i] != ',' {
+		return i, false, d.failAt("expected ',' or '"+string(closer)+"'", i)
+	}
+	return skipSpace(p, i+1), false, true
+}
+
 func (d *decoder) walkObject(i, depth int) (int, bool) {
 	p := d.rec
 	i = skipSpace(p, i+1)
@@ -477,17 +481,10 @@ func (d *decoder) walkObject(i, depth int) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		i = skipSpace(p, i)
-		if i >= len(p) {
-			return i, d.failAt("unterminated object", i)
+		var done bool
+		if i, done, ok = d.nextElement(i, '}'); !ok || done {
+			return i, ok
 		}
-		if p[i] == '}' {
-			return i + 1, true
-		}
-		if p[i] != ',' {
-			return i, d.failAt("expected ',' or '}'", i)
-		}
-		i = skipSpace(p, i+1)
 	}
 }
 
@@ -510,17 +507,10 @@ func (d *decoder) walkArray(i, depth int, named bool) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		i = skipSpace(p, i)
-		if i >= len(p) {
-			return i, d.failAt("unterminated array", i)
+		var done bool
+		if i, done, ok = d.nextElement(i, ']'); !ok || done {
+			return i, ok
 		}
-		if p[i] == ']' {
-			return i + 1, true
-		}
-		if p[i] != ',' {
-			return i, d.failAt("expected ',' or ']'", i)
-		}
-		i = skipSpace(p, i+1)
 	}
 }
 
@@ -571,25 +561,21 @@ func (d *decoder) walkNamedData(i, depth int) (int, bool) {
 				return i, false
 			}
 		}
-		i = skipSpace(p, i)
-		if i >= len(p) {
-			return i, d.failAt("unterminated object", i)
+		var done bool
+		if i, done, ok = d.nextElement(i, '}'); !ok {
+			return i, false
 		}
-		if p[i] == '}' {
+		if done {
 			break
 		}
-		if p[i] != ',' {
-			return i, d.failAt("expected ',' or '}'", i)
-		}
-		i = skipSpace(p, i+1)
 	}
 	if valOff < 0 {
 		valOff, valEnd = 0, 0 // <Data Name="x"/> has no text: an empty value, kept
 	}
 	if nameOff < 0 {
-		return i + 1, d.addRef("Data", valOff, valEnd)
+		return i, d.addRef("Data", valOff, valEnd)
 	}
-	return i + 1, d.addRef(d.intern(d.buf[nameOff:nameEnd]), valOff, valEnd)
+	return i, d.addRef(d.intern(d.buf[nameOff:nameEnd]), valOff, valEnd)
 }
 
 // leaf emits the value buf[vo:ve] under the name the current path gives it.
