@@ -33,6 +33,7 @@ func NewAllowID(now time.Time) string {
 
 // validateEntry checks e before it is stored.
 func validateEntry(e *AllowEntry) error {
+	e.dropMatchAll() // "*" alone is no condition: it must not make an entry that mutes every rule
 	if !e.hasCondition() {
 		return invalidf("an allowlist entry needs a rule or at least one condition")
 	}

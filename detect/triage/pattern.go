@@ -290,6 +290,21 @@ type entryField struct {
 	p     **Pattern
 }
 
+// matchesAll reports whether p matches every value (a glob of only '*'): as a condition
+// it says nothing, so entries drop it (and Sigma's always-true selection imports as it).
+func (p *Pattern) matchesAll() bool {
+	return p != nil && p.Kind == PatternGlob && p.Text != "" && strings.Trim(p.Text, "*") == ""
+}
+
+// dropMatchAll removes the conditions that match every value.
+func (e *AllowEntry) dropMatchAll() {
+	for _, f := range e.fields() {
+		if (*f.p).matchesAll() {
+			*f.p = nil
+		}
+	}
+}
+
 func (e *AllowEntry) fields() [5]entryField {
 	return [5]entryField{
 		{"image", "Image", &e.Image},

@@ -550,12 +550,12 @@ func importFilter(n *yaml.Node, e *AllowEntry) error {
 		if *f.p != nil {
 			return refuse(k, "field %s is tested twice", parts[0])
 		}
-		if parts[0] == "Image" && len(parts) == 1 && val == "*" && len(fields) == 1 {
-			continue // the always-true selection ExportSigma writes for rule-only entries
-		}
 		p, err := patternFromSigma(val, parts[1:])
 		if err != nil {
 			return refuse(v, "%s: %v", k.Value, err)
+		}
+		if p.matchesAll() {
+			continue // no condition: e.g. the always-true selection ExportSigma writes for rule-only entries
 		}
 		*f.p = &p
 	}
